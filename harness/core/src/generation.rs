@@ -1,0 +1,59 @@
+//! The request a task hands to a runner, and the generation a runner hands back.
+
+use serde::{Deserialize, Serialize};
+
+/// An image as the data set stores it: encoded bytes (PNG, JPEG...), decoded by the runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedImage {
+    /// The encoded file contents.
+    pub bytes: Vec<u8>,
+}
+
+/// One prompt for a model: the user's text, the images that precede it, and a token budget.
+///
+/// Decoding is always greedy; the budget is mandatory because generating past a model's context
+/// is an error in mistral.rs rather than a stop.
+#[derive(Debug, Clone)]
+pub struct GenerationRequest {
+    /// The user turn's text, already rendered from the task's prompt template.
+    pub prompt: String,
+    /// Images placed before the text in the user turn, in order.
+    pub images: Vec<EncodedImage>,
+    /// The most tokens the model may generate.
+    pub max_new_tokens: usize,
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model produced an end-of-sequence token.
+    Stop,
+    /// The token budget ran out.
+    Length,
+    /// The stream ended without saying why (for example a final chunk that never came).
+    Unknown,
+}
+
+/// What a runner measured while answering one request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Generation {
+    /// The generated text, exactly as decoded.
+    pub text: String,
+    /// Why generation stopped.
+    pub finish_reason: FinishReason,
+    /// Prompt tokens after image expansion, as the engine counted them.
+    pub prompt_tokens: usize,
+    /// Of the prompt tokens, those that stand for images (image placeholders and their markers).
+    pub image_tokens: usize,
+    /// Generated tokens.
+    pub completion_tokens: usize,
+    /// Wall-clock milliseconds from sending the request to the first streamed token.
+    pub ttft_ms: f64,
+    /// Wall-clock milliseconds from sending the request to the end of the stream.
+    pub e2e_ms: f64,
+    /// Decode speed from stream timestamps: (n - 1) / (t_last - t_first); `None` below 2 tokens.
+    pub decode_tokens_per_s: Option<f64>,
+    /// Where the token counts came from: `"engine"` (the engine's usage report) or `"counted"`.
+    pub usage_source: String,
+}

@@ -1,0 +1,28 @@
+//! Shared record types of SmolBench.
+//!
+//! Every crate of the workspace speaks in these types, so that a task never needs to know which
+//! runner answered it and a runner never needs to know how its answer is scored:
+//!
+//! - [`GenerationRequest`]: what a task asks of a model (a prompt, images, a token budget).
+//! - [`Generation`]: what a runner gives back (the text and its timings and token counts).
+//! - [`SampleRecord`]: one line of a run's `samples.jsonl`, written as soon as a sample ends.
+//! - [`RunManifest`]: the run's `run.json`, everything needed to say what produced the numbers.
+//!
+//! ```
+//! use smolbench_core::GenerationRequest;
+//! let req = GenerationRequest { prompt: "What is the total?".into(), images: vec![], max_new_tokens: 32 };
+//! assert_eq!(req.max_new_tokens, 32);
+//! ```
+#![deny(missing_docs)]
+
+mod generation;
+mod manifest;
+mod record;
+
+pub use generation::{EncodedImage, FinishReason, Generation, GenerationRequest};
+pub use manifest::{DeviceFingerprint, FileHash, GpuInfo, ModelRecord, RunManifest, TaskRecord};
+pub use record::{ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus};
+
+/// Version of the on-disk layout of a run directory (`run.json`, `samples.jsonl`, `summary.json`).
+/// Bumped whenever a field changes meaning or is removed.
+pub const STORE_FORMAT_VERSION: u32 = 1;

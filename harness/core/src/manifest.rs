@@ -1,0 +1,113 @@
+//! `run.json`: what produced a run's numbers, written before the first sample.
+
+use serde::{Deserialize, Serialize};
+
+/// A file and its SHA-256, so a result can be tied to exact weights, data and configs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileHash {
+    /// Path relative to the directory it belongs to.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Lower-case hex SHA-256 of the contents.
+    pub sha256: String,
+}
+
+/// One GPU seen on the machine.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GpuInfo {
+    /// The device's name as the driver reports it.
+    pub name: String,
+    /// Total device memory in bytes.
+    pub memory_total_bytes: u64,
+}
+
+/// The machine a run was made on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceFingerprint {
+    /// The compute device the model ran on: `cpu` or `cuda:N`.
+    pub compute: String,
+    /// CPU brand string.
+    pub cpu_model: String,
+    /// Logical CPU cores.
+    pub cpu_cores: usize,
+    /// Total RAM in bytes.
+    pub ram_total_bytes: u64,
+    /// GPUs found through NVML; empty where there is none or NVML is absent.
+    pub gpus: Vec<GpuInfo>,
+    /// Operating system and kernel.
+    pub os: String,
+    /// Host name.
+    pub hostname: String,
+}
+
+/// The model as it was loaded.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelRecord {
+    /// The alias or path the user gave.
+    pub requested: String,
+    /// The Hugging Face repo id, where the alias names one.
+    pub repo_id: Option<String>,
+    /// The directory the files came from.
+    pub source_dir: String,
+    /// The normalised copy that the engine loaded.
+    pub prepared_dir: String,
+    /// Every change the prepare step made, one sentence each.
+    pub prepare_changes: Vec<String>,
+    /// Hashes of the source directory's files.
+    pub files: Vec<FileHash>,
+    /// Engine name and version, e.g. `mistralrs 0.8.1`.
+    pub engine: String,
+    /// Weight dtype used by the engine.
+    pub dtype: String,
+    /// Prompt tokens that one image adds (markers included), from the prepared processor config.
+    pub tokens_per_image: usize,
+}
+
+/// A task as it was run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskRecord {
+    /// The task's name.
+    pub name: String,
+    /// The task definition's version; bumped whenever prompt, extraction or metric change.
+    pub version: u32,
+    /// The full task definition, as parsed.
+    pub config: serde_json::Value,
+    /// Where the data came from (a directory of parquet files).
+    pub data_dir: String,
+    /// The data files read, with hashes.
+    pub data_files: Vec<FileHash>,
+    /// Samples in the split, before `--limit`.
+    pub available_samples: usize,
+    /// Samples selected to run.
+    pub selected_samples: usize,
+}
+
+/// `run.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunManifest {
+    /// The store's format version ([`crate::STORE_FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// A unique id for the run.
+    pub run_id: String,
+    /// The command line, as typed.
+    pub command: Vec<String>,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// The suite that was run.
+    pub suite: String,
+    /// The model.
+    pub model: ModelRecord,
+    /// The tasks, in run order.
+    pub tasks: Vec<TaskRecord>,
+    /// SmolBench's own version.
+    pub smolbench_version: String,
+    /// The git commit of the SmolBench checkout that ran, when known.
+    pub git_commit: Option<String>,
+    /// The machine.
+    pub device: DeviceFingerprint,
+    /// Where the data came from: `synthetic` fixtures, a `--data-dir`, or the `hf-cache`.
+    pub data_source: String,
+    /// Any `--limit` given.
+    pub limit: Option<usize>,
+}

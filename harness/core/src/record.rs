@@ -1,0 +1,79 @@
+//! One sample's result: the line appended to `samples.jsonl` when the sample finishes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Generation;
+
+/// Whether a sample produced a scored answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleStatus {
+    /// The model answered and the answer was scored.
+    Ok,
+    /// The sample could not be answered (engine error, unreadable image...). It is never scored
+    /// as a wrong answer: aggregates leave it out and count it separately.
+    Failed,
+}
+
+/// One step of turning a raw generation into the string that was scored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExtractionStep {
+    /// The step's name, e.g. `strip` or `anls_normalise`.
+    pub step: String,
+    /// The text after this step.
+    pub output: String,
+}
+
+/// Where a memory figure came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemorySource {
+    /// Peak resident set size of this process (Linux `VmHWM`, reset before each sample).
+    ProcessRss,
+    /// Peak GPU memory used by this process, sampled through NVML.
+    GpuNvml,
+}
+
+/// Peak memory during one sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryReading {
+    /// Peak bytes in use during the sample.
+    pub peak_bytes: u64,
+    /// What was measured.
+    pub source: MemorySource,
+}
+
+/// A sample's full record. Field names are the store's public format.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SampleRecord {
+    /// The task this sample belongs to.
+    pub task: String,
+    /// The sample's id within the task (the data set's own id column).
+    pub sample_id: String,
+    /// Position of the sample in the task's data order.
+    pub index: usize,
+    /// Whether the sample was answered and scored.
+    pub status: SampleStatus,
+    /// The prompt text sent to the model (the user turn, without the chat template).
+    pub prompt: String,
+    /// Number of images sent with the prompt.
+    pub n_images: usize,
+    /// Reference answers.
+    pub references: Vec<String>,
+    /// The raw model output; `None` when the sample failed before any output.
+    pub prediction: Option<String>,
+    /// The string that was scored, after extraction.
+    pub extracted: Option<String>,
+    /// How the raw prediction became the scored string.
+    pub extraction_trace: Vec<ExtractionStep>,
+    /// The metric's name, e.g. `anls`.
+    pub metric: String,
+    /// The score in [0, 1]; `None` for failed samples.
+    pub score: Option<f64>,
+    /// Timings and token counts; `None` for failed samples.
+    pub generation: Option<Generation>,
+    /// Peak memory during the sample.
+    pub memory: Option<MemoryReading>,
+    /// The error, for failed samples.
+    pub error: Option<String>,
+}
