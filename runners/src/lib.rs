@@ -1,1 +1,27 @@
-//! placeholder
+//! How a model answers: SmolVLM in-process through mistral.rs.
+//!
+//! The pieces, in the order a run uses them:
+//!
+//! - [`model::resolve_model`] finds a model's files (an explicit directory, the Hugging Face
+//!   cache, or the generated tiny checkpoint) and [`model::fetch_model`] downloads one.
+//! - [`model::prepare_model_dir`] writes the normalised copy mistral.rs 0.8.1 can load and lists
+//!   every change it made.
+//! - [`MistralRsRunner`] loads it and turns a [`smolbench_core::GenerationRequest`] into a
+//!   [`smolbench_core::Generation`] with wall-clock timings.
+//! - [`device::MemoryProbe`] measures a sample's peak memory, [`device::fingerprint`] the host.
+//!
+//! A runner knows nothing of metrics: it returns text and measurements, and the task scores them.
+//!
+//! ```
+//! use smolbench_runners::model::lookup_alias;
+//! assert_eq!(lookup_alias("2.2b").unwrap().repo_id, Some("HuggingFaceTB/SmolVLM-Instruct"));
+//! ```
+#![deny(missing_docs)]
+
+pub mod device;
+mod error;
+mod mistral;
+pub mod model;
+
+pub use error::{did_you_mean, RunnerError};
+pub use mistral::{default_compute_device, MistralRsRunner, ENGINE};

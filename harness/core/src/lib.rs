@@ -17,10 +17,12 @@
 
 mod generation;
 mod manifest;
+mod paths;
 mod record;
 
 pub use generation::{EncodedImage, FinishReason, Generation, GenerationRequest};
 pub use manifest::{DeviceFingerprint, FileHash, GpuInfo, ModelRecord, RunManifest, TaskRecord};
+pub use paths::{hf_hub_dir, smolbench_home};
 pub use record::{ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus};
 
 /// Version of the on-disk layout of a run directory (`run.json`, `samples.jsonl`, `summary.json`).

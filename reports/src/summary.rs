@@ -1,0 +1,120 @@
+//! `summary.json`: per-task aggregates of a run's sample records.
+
+use serde::{Deserialize, Serialize};
+use smolbench_core::{MemorySource, SampleRecord, SampleStatus};
+
+use crate::stats::{bootstrap_mean_ci, mean, percentile};
+
+/// Resamples used for the confidence interval.
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
+/// Seed of the bootstrap generator, so a summary is reproducible from its samples.
+pub const BOOTSTRAP_SEED: u64 = 0x5EED;
+
+/// p50/p90/p95/p99 of a measurement.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl Percentiles {
+    fn of(values: &[f64]) -> Option<Self> {
+        Some(Percentiles {
+            p50: percentile(values, 50.0)?,
+            p90: percentile(values, 90.0)?,
+            p95: percentile(values, 95.0)?,
+            p99: percentile(values, 99.0)?,
+        })
+    }
+}
+
+/// One task's aggregate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskSummary {
+    /// The task.
+    pub task: String,
+    /// The metric its score uses.
+    pub metric: String,
+    /// Samples recorded.
+    pub n_samples: usize,
+    /// Samples scored.
+    pub n_scored: usize,
+    /// Samples that failed (left out of the score, never counted as wrong).
+    pub n_failed: usize,
+    /// Mean score over scored samples, in [0, 1].
+    pub score: Option<f64>,
+    /// 95% percentile-bootstrap interval of the mean score.
+    pub score_ci95: Option<(f64, f64)>,
+    /// End-to-end latency in ms.
+    pub e2e_ms: Option<Percentiles>,
+    /// Time to first token in ms.
+    pub ttft_ms: Option<Percentiles>,
+    /// Decode tokens per second.
+    pub decode_tokens_per_s: Option<Percentiles>,
+    /// Mean prompt tokens per sample.
+    pub mean_prompt_tokens: Option<f64>,
+    /// Mean generated tokens per sample.
+    pub mean_completion_tokens: Option<f64>,
+    /// The highest per-sample peak memory, in bytes.
+    pub peak_memory_bytes: Option<u64>,
+    /// What the memory figure measures.
+    pub memory_source: Option<MemorySource>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunSummary {
+    /// The run's id.
+    pub run_id: String,
+    /// Per task, in run order.
+    pub tasks: Vec<TaskSummary>,
+}
+
+/// Aggregates the records of one task.
+pub fn summarise_task(task: &str, metric: &str, records: &[&SampleRecord]) -> TaskSummary {
+    let ok: Vec<&SampleRecord> = records.iter().copied().filter(|r| r.status == SampleStatus::Ok).collect();
+    let scores: Vec<f64> = ok.iter().filter_map(|r| r.score).collect();
+    let gens: Vec<_> = ok.iter().filter_map(|r| r.generation.as_ref()).collect();
+    let collect = |f: &dyn Fn(&smolbench_core::Generation) -> Option<f64>| -> Vec<f64> { gens.iter().filter_map(|g| f(g)).collect() };
+    let memory = records.iter().filter_map(|r| r.memory).max_by_key(|m| m.peak_bytes);
+    TaskSummary {
+        task: task.to_string(),
+        metric: metric.to_string(),
+        n_samples: records.len(),
+        n_scored: scores.len(),
+        n_failed: records.len() - ok.len(),
+        score: mean(&scores),
+        score_ci95: bootstrap_mean_ci(&scores, 0.95, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED),
+        e2e_ms: Percentiles::of(&collect(&|g| Some(g.e2e_ms))),
+        ttft_ms: Percentiles::of(&collect(&|g| Some(g.ttft_ms))),
+        decode_tokens_per_s: Percentiles::of(&collect(&|g| g.decode_tokens_per_s)),
+        mean_prompt_tokens: mean(&collect(&|g| Some(g.prompt_tokens as f64))),
+        mean_completion_tokens: mean(&collect(&|g| Some(g.completion_tokens as f64))),
+        peak_memory_bytes: memory.map(|m| m.peak_bytes),
+        memory_source: memory.map(|m| m.source),
+    }
+}
+
+/// Aggregates a whole run, task by task in order of first appearance.
+pub fn summarise_run(run_id: &str, records: &[SampleRecord]) -> RunSummary {
+    let mut order: Vec<(&str, &str)> = Vec::new();
+    for r in records {
+        if !order.iter().any(|(t, _)| *t == r.task) {
+            order.push((&r.task, &r.metric));
+        }
+    }
+    let tasks = order
+        .into_iter()
+        .map(|(task, metric)| {
+            let of_task: Vec<&SampleRecord> = records.iter().filter(|r| r.task == task).collect();
+            summarise_task(task, metric, &of_task)
+        })
+        .collect();
+    RunSummary { run_id: run_id.to_string(), tasks }
+}

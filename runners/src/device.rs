@@ -1,0 +1,187 @@
+//! The machine a run happens on, and how much memory a sample used.
+//!
+//! [`fingerprint`] describes the host (CPU, cores, RAM, GPUs through NVML where the driver is
+//! installed). [`MemoryProbe`] measures the peak memory of one sample: on a GPU, this process's
+//! device memory sampled through NVML; on the CPU, the peak resident set size, which Linux lets a
+//! process reset (`/proc/self/clear_refs`) so the figure belongs to the sample and not to the run.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use smolbench_core::{DeviceFingerprint, GpuInfo, MemoryReading, MemorySource};
+
+/// Where the model computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComputeDevice {
+    /// The CPU.
+    Cpu,
+    /// A CUDA device by ordinal.
+    Cuda(u32),
+}
+
+impl std::fmt::Display for ComputeDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ComputeDevice::Cpu => write!(f, "cpu"),
+            ComputeDevice::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+fn nvml() -> Option<nvml_wrapper::Nvml> {
+    nvml_wrapper::Nvml::init().ok()
+}
+
+/// GPUs visible through NVML; empty when there is no NVIDIA driver.
+pub fn gpus() -> Vec<GpuInfo> {
+    let Some(nvml) = nvml() else { return Vec::new() };
+    let count = nvml.device_count().unwrap_or(0);
+    (0..count)
+        .filter_map(|i| {
+            let dev = nvml.device_by_index(i).ok()?;
+            Some(GpuInfo { name: dev.name().ok()?, memory_total_bytes: dev.memory_info().ok()?.total })
+        })
+        .collect()
+}
+
+/// Describes this machine.
+pub fn fingerprint(compute: ComputeDevice) -> DeviceFingerprint {
+    let mut sys = sysinfo::System::new();
+    sys.refresh_cpu_all();
+    sys.refresh_memory();
+    DeviceFingerprint {
+        compute: compute.to_string(),
+        cpu_model: sys.cpus().first().map(|c| c.brand().trim().to_string()).unwrap_or_default(),
+        cpu_cores: sys.cpus().len(),
+        ram_total_bytes: sys.total_memory(),
+        gpus: gpus(),
+        os: format!(
+            "{} {}",
+            sysinfo::System::long_os_version().unwrap_or_default(),
+            sysinfo::System::kernel_version().unwrap_or_default()
+        ),
+        hostname: sysinfo::System::host_name().unwrap_or_default(),
+    }
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Current resident set size of this process, in bytes.
+pub fn current_rss_bytes() -> Option<u64> {
+    status_kib("VmRSS:").map(|k| k * 1024)
+}
+
+/// Resets the kernel's peak-RSS counter of this process; false where that is not possible.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// GPU memory this process holds on `index`, through NVML.
+fn process_gpu_bytes(nvml: &nvml_wrapper::Nvml, index: u32) -> Option<u64> {
+    let pid = std::process::id();
+    let dev = nvml.device_by_index(index).ok()?;
+    let procs = dev.running_compute_processes().ok()?;
+    procs.iter().filter(|p| p.pid == pid).find_map(|p| match p.used_gpu_memory {
+        nvml_wrapper::enums::device::UsedGpuMemory::Used(b) => Some(b),
+        nvml_wrapper::enums::device::UsedGpuMemory::Unavailable => None,
+    })
+}
+
+/// Measures peak memory around a piece of work.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryProbe {
+    compute: ComputeDevice,
+    interval: Duration,
+}
+
+/// A measurement in progress; [`MemoryWatch::finish`] ends it.
+pub struct MemoryWatch {
+    compute: ComputeDevice,
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<JoinHandle<()>>,
+    hwm_reset: bool,
+}
+
+impl MemoryProbe {
+    /// A probe for the given device, sampling every 10 ms where sampling is needed.
+    pub fn new(compute: ComputeDevice) -> Self {
+        MemoryProbe { compute, interval: Duration::from_millis(10) }
+    }
+
+    /// Starts measuring.
+    pub fn start(&self) -> MemoryWatch {
+        let peak = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let hwm_reset = self.compute == ComputeDevice::Cpu && reset_peak_rss();
+        let sampler = match self.compute {
+            ComputeDevice::Cpu if hwm_reset => None,
+            compute => {
+                let (peak, stop, interval) = (peak.clone(), stop.clone(), self.interval);
+                Some(std::thread::spawn(move || {
+                    let nvml = if let ComputeDevice::Cuda(_) = compute { nvml() } else { None };
+                    loop {
+                        let now = match (compute, &nvml) {
+                            (ComputeDevice::Cuda(i), Some(n)) => process_gpu_bytes(n, i),
+                            _ => current_rss_bytes(),
+                        };
+                        peak.fetch_max(now.unwrap_or(0), Ordering::Relaxed);
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        std::thread::sleep(interval);
+                    }
+                }))
+            }
+        };
+        MemoryWatch { compute: self.compute, peak, stop, sampler, hwm_reset }
+    }
+}
+
+impl MemoryWatch {
+    /// Ends the measurement and returns the peak.
+    pub fn finish(mut self) -> Option<MemoryReading> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.sampler.take() {
+            let _ = handle.join();
+        }
+        let (peak_bytes, source) = match self.compute {
+            ComputeDevice::Cpu if self.hwm_reset => (status_kib("VmHWM:")? * 1024, MemorySource::ProcessRss),
+            ComputeDevice::Cpu => (self.peak.load(Ordering::Relaxed), MemorySource::ProcessRss),
+            ComputeDevice::Cuda(_) => (self.peak.load(Ordering::Relaxed), MemorySource::GpuNvml),
+        };
+        (peak_bytes > 0).then_some(MemoryReading { peak_bytes, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_rss_sees_a_temporary_allocation() {
+        let probe = MemoryProbe::new(ComputeDevice::Cpu);
+        let before = current_rss_bytes().unwrap();
+        let watch = probe.start();
+        let block = vec![1u8; 64 << 20];
+        std::hint::black_box(&block);
+        drop(block);
+        let reading = watch.finish().unwrap();
+        assert_eq!(reading.source, MemorySource::ProcessRss);
+        assert!(reading.peak_bytes >= before + (60 << 20), "peak {} vs before {before}", reading.peak_bytes);
+    }
+
+    #[test]
+    fn fingerprint_describes_this_machine() {
+        let fp = fingerprint(ComputeDevice::Cpu);
+        assert_eq!(fp.compute, "cpu");
+        assert!(fp.cpu_cores >= 1);
+        assert!(fp.ram_total_bytes > 0);
+    }
+}

@@ -1,0 +1,116 @@
+//! Errors of model resolution, preparation and generation. Each message is one line that names
+//! the file, directory or model involved and says what to do.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// An alias that is not in the registry.
+    #[error("unknown model `{name}`{suggestion}; `bench models` lists the aliases, or pass --model-path DIR")]
+    UnknownModel {
+        /// What the user typed.
+        name: String,
+        /// A formatted "did you mean" clause, or empty.
+        suggestion: String,
+    },
+    /// A known model that is not on disk.
+    #[error("model `{alias}` ({repo_id}) is not available locally: looked in {looked}; run `bench fetch {alias}` where a network exists, or pass --model-path DIR")]
+    ModelNotFound {
+        /// The alias.
+        alias: String,
+        /// Its repository.
+        repo_id: String,
+        /// Where it looked.
+        looked: String,
+    },
+    /// A `--model-path` that does not exist or is not a model directory.
+    #[error("model directory {path} {problem}; pass a directory holding config.json, tokenizer.json and *.safetensors (a Hugging Face snapshot)")]
+    BadModelDir {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A model config file that cannot be used.
+    #[error("model config {path}: {problem}; the file is incomplete or damaged, fetch the model again (`bench fetch`)")]
+    BadModelConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Downloading failed.
+    #[error("cannot download {repo_id} from {endpoint}: {reason}; without a network, download it elsewhere (`bench fetch {alias}`) and copy {cache_dir} to this machine")]
+    Fetch {
+        /// The repository.
+        repo_id: String,
+        /// The alias used.
+        alias: String,
+        /// The hub endpoint.
+        endpoint: String,
+        /// The underlying error.
+        reason: String,
+        /// The cache folder the files belong in.
+        cache_dir: PathBuf,
+    },
+    /// A file-system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing the tiny checkpoint failed.
+    #[error("writing the tiny checkpoint: {0}")]
+    Fixture(String),
+    /// The engine failed to load the model.
+    #[error("mistral.rs could not load {path}: {reason}")]
+    Load {
+        /// The prepared directory.
+        path: PathBuf,
+        /// The engine's error.
+        reason: String,
+    },
+    /// An image could not be decoded.
+    #[error("image {index} of the request could not be decoded: {reason}")]
+    Image {
+        /// Position of the image in the request.
+        index: usize,
+        /// The decoder's error.
+        reason: String,
+    },
+    /// The engine failed while answering; the sample fails, the run goes on.
+    #[error("generation failed: {0}")]
+    Generation(String),
+    /// The engine thread is gone (a panic inside mistral.rs); the model must be reloaded.
+    #[error("the mistral.rs engine stopped answering ({0}); it has to be restarted")]
+    EngineDead(String),
+}
+
+/// Formats ", did you mean `x`?" for the candidate closest to `name`, or an empty string when
+/// nothing is close (edit distance over a third of the name).
+pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let name = name.to_ascii_lowercase();
+    candidates
+        .map(|c| (edit_distance(&name, c), c))
+        .filter(|(d, _)| *d <= name.chars().count().div_ceil(3).max(1))
+        .min()
+        .map(|(_, c)| format!(", did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

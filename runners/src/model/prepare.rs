@@ -1,0 +1,300 @@
+//! Turning a SmolVLM or SmolVLM2 directory into one that mistral.rs 0.8.1 loads and runs.
+//!
+//! mistral.rs 0.8.1 parses configs strictly, does not know SmolVLM2's architecture name, panics
+//! on image splitting, needs `do_pad`, falls back to a wrong `image_seq_len` and ships a chat
+//! template that drops plain-text messages. [`prepare_model_dir`] writes a normalised copy
+//! (weights are symlinked, not copied) and returns every change it made, so a run's record says
+//! exactly how the model was altered before loading.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::RunnerError;
+
+/// The chat template the prepared directory uses: SmolVLM's layout, keeping string content
+/// (text-only turns, system prompts) instead of dropping it.
+pub const FIXED_TEMPLATE: &str = include_str!("../../templates/smolvlm_fixed.jinja");
+
+/// File name of the fixed template inside a prepared directory.
+pub const TEMPLATE_FILE: &str = "smolbench_chat_template.jinja";
+
+/// The outcome of preparing a model directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedModel {
+    /// The normalised directory the engine loads.
+    pub dir: PathBuf,
+    /// The chat template file to pass to the engine.
+    pub template: PathBuf,
+    /// Every change made, one sentence each.
+    pub changes: Vec<String>,
+    /// Image tokens per tile after the change (`image_seq_len`).
+    pub image_seq_len: usize,
+    /// Prompt tokens one unsplit image adds: its placeholders plus the three markers
+    /// `<fake_token_around_image><global-img>...<fake_token_around_image>`.
+    pub tokens_per_image: usize,
+    /// Whether the source directory asked for image splitting (turned off here).
+    pub source_image_splitting: bool,
+}
+
+fn read_json(path: &Path) -> Result<Value, RunnerError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RunnerError::Io { path: path.to_path_buf(), source })?;
+    serde_json::from_str(&text).map_err(|e| RunnerError::BadModelConfig {
+        path: path.to_path_buf(),
+        problem: format!("not valid JSON ({e})"),
+    })
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<(), RunnerError> {
+    let text = serde_json::to_string_pretty(value).expect("JSON values always serialise");
+    std::fs::write(path, text + "\n").map_err(|source| RunnerError::Io { path: path.to_path_buf(), source })
+}
+
+/// Keys without a sensible default: they fix tensor shapes, so a config without them is unusable.
+const REQUIRED_TEXT_KEYS: [&str; 5] = ["hidden_size", "intermediate_size", "vocab_size", "num_hidden_layers", "num_attention_heads"];
+const REQUIRED_VISION_KEYS: [&str; 3] = ["hidden_size", "patch_size", "num_attention_heads"];
+
+/// transformers' defaults for keys that Hugging Face leaves out of saved configs when they equal
+/// the class default (`SmolVLMVisionConfig`, `LlamaConfig`).
+fn vision_defaults() -> [(&'static str, Value); 6] {
+    [
+        ("intermediate_size", json!(3072)),
+        ("num_hidden_layers", json!(12)),
+        ("num_channels", json!(3)),
+        ("image_size", json!(224)),
+        ("hidden_act", json!("gelu_pytorch_tanh")),
+        ("layer_norm_eps", json!(1e-6)),
+    ]
+}
+
+fn fill(section: &mut Map<String, Value>, prefix: &str, key: &str, value: Value, changes: &mut Vec<String>) {
+    if section.get(key).is_none_or(Value::is_null) {
+        changes.push(format!("config.json: set {prefix}.{key} = {value} (transformers default, absent from the file)"));
+        section.insert(key.to_string(), value);
+    }
+}
+
+fn section<'a>(config: &'a mut Value, name: &str, path: &Path) -> Result<&'a mut Map<String, Value>, RunnerError> {
+    config.get_mut(name).and_then(Value::as_object_mut).ok_or_else(|| RunnerError::BadModelConfig {
+        path: path.to_path_buf(),
+        problem: format!("missing required key `{name}`"),
+    })
+}
+
+fn require(section: &Map<String, Value>, prefix: &str, keys: &[&str], path: &Path) -> Result<(), RunnerError> {
+    match keys.iter().find(|k| section.get(**k).is_none_or(Value::is_null)) {
+        Some(k) => Err(RunnerError::BadModelConfig { path: path.to_path_buf(), problem: format!("missing required key `{prefix}.{k}`") }),
+        None => Ok(()),
+    }
+}
+
+fn normalise_config(config: &mut Value, path: &Path, image_token_id: Option<u64>, changes: &mut Vec<String>) -> Result<(), RunnerError> {
+    let top_tie = config.get("tie_word_embeddings").cloned();
+    {
+        let vision = section(config, "vision_config", path)?;
+        require(vision, "vision_config", &REQUIRED_VISION_KEYS, path)?;
+        for (key, value) in vision_defaults() {
+            fill(vision, "vision_config", key, value, changes);
+        }
+    }
+    {
+        let text = section(config, "text_config", path)?;
+        require(text, "text_config", &REQUIRED_TEXT_KEYS, path)?;
+        fill(text, "text_config", "hidden_act", json!("silu"), changes);
+        fill(text, "text_config", "rms_norm_eps", json!(1e-6), changes);
+        // transformers 5 writes rope_theta inside rope_parameters.
+        let rope = text.get("rope_parameters").and_then(|r| r.get("rope_theta")).cloned();
+        fill(text, "text_config", "rope_theta", rope.unwrap_or(json!(10000.0)), changes);
+        fill(text, "text_config", "max_position_embeddings", json!(2048), changes);
+        let heads = text.get("num_attention_heads").cloned().unwrap_or(Value::Null);
+        fill(text, "text_config", "num_key_value_heads", heads, changes);
+        fill(text, "text_config", "tie_word_embeddings", top_tie.unwrap_or(json!(false)), changes);
+    }
+    let top = config.as_object_mut().ok_or_else(|| RunnerError::BadModelConfig {
+        path: path.to_path_buf(),
+        problem: "the top level is not a JSON object".into(),
+    })?;
+    fill(top, "(top)", "scale_factor", json!(2), changes);
+    fill(top, "(top)", "image_token_id", json!(image_token_id.unwrap_or(128257)), changes);
+    let arch = json!(["Idefics3ForConditionalGeneration"]);
+    if top.get("architectures") != Some(&arch) {
+        changes.push(format!(
+            "config.json: architectures {} -> [\"Idefics3ForConditionalGeneration\"] (mistral.rs 0.8.1 loads SmolVLM2 only through the Idefics3 loader)",
+            top.get("architectures").unwrap_or(&Value::Null)
+        ));
+        top.insert("architectures".into(), arch);
+    }
+    Ok(())
+}
+
+fn image_token_id(tokenizer: &Value) -> Option<u64> {
+    tokenizer.get("added_tokens")?.as_array()?.iter().find(|t| t.get("content").and_then(Value::as_str) == Some("<image>"))?.get("id")?.as_u64()
+}
+
+fn longest_edge(value: Option<&Value>) -> Option<u64> {
+    value?.get("longest_edge")?.as_u64()
+}
+
+/// Writes the prepared copy of `source` under `prepared_root` and returns what was done.
+pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<PreparedModel, RunnerError> {
+    let source = std::fs::canonicalize(source).map_err(|e| RunnerError::BadModelDir { path: source.to_path_buf(), problem: format!("cannot be read ({e})") })?;
+    let mut changes = Vec::new();
+
+    let tokenizer = read_json(&source.join("tokenizer.json"))?;
+    let config_path = source.join("config.json");
+    let mut config = read_json(&config_path)?;
+    normalise_config(&mut config, &config_path, image_token_id(&tokenizer), &mut changes)?;
+
+    // Image processor settings: preprocessor_config.json, or (transformers 5) the
+    // `image_processor` section of processor_config.json.
+    let processor_path = source.join("processor_config.json");
+    let mut processor = if processor_path.is_file() { read_json(&processor_path)? } else { json!({}) };
+    let pre_path = source.join("preprocessor_config.json");
+    let mut pre = if pre_path.is_file() {
+        read_json(&pre_path)?
+    } else if let Some(section) = processor.get("image_processor") {
+        changes.push("preprocessor_config.json: written from processor_config.json[\"image_processor\"] (transformers 5 layout)".into());
+        section.clone()
+    } else {
+        return Err(RunnerError::BadModelDir { path: source.clone(), problem: "has neither preprocessor_config.json nor an image_processor section in processor_config.json".into() });
+    };
+    let pre_obj = pre.as_object_mut().ok_or_else(|| RunnerError::BadModelConfig { path: pre_path.clone(), problem: "the top level is not a JSON object".into() })?;
+    let source_image_splitting = pre_obj.get("do_image_splitting").and_then(Value::as_bool).unwrap_or(true);
+    if pre_obj.get("do_image_splitting") != Some(&json!(false)) {
+        changes.push(format!(
+            "preprocessor_config.json: do_image_splitting {} -> false (splitting panics the mistral.rs 0.8.1 engine; each image becomes one tile)",
+            pre_obj.get("do_image_splitting").map(Value::to_string).unwrap_or_else(|| "absent (true)".into())
+        ));
+        pre_obj.insert("do_image_splitting".into(), json!(false));
+    }
+    if pre_obj.get("do_pad") != Some(&json!(true)) {
+        changes.push("preprocessor_config.json: do_pad -> true (mistral.rs 0.8.1 builds the pixel mask only when padding)".into());
+        pre_obj.insert("do_pad".into(), json!(true));
+    }
+
+    let vision = &config["vision_config"];
+    let patch = vision["patch_size"].as_u64().unwrap_or(1).max(1);
+    let tile = longest_edge(pre_obj.get("max_image_size")).or_else(|| vision["image_size"].as_u64()).unwrap_or(patch);
+    let scale = config["scale_factor"].as_u64().unwrap_or(1).max(1);
+    let side = tile / patch;
+    let image_seq_len = (side * side / (scale * scale)) as usize;
+
+    let proc_obj = processor.as_object_mut().ok_or_else(|| RunnerError::BadModelConfig { path: processor_path.clone(), problem: "the top level is not a JSON object".into() })?;
+    let current = proc_obj.get("image_seq_len").or_else(|| proc_obj.get("image_seq_length")).and_then(Value::as_u64);
+    if current != Some(image_seq_len as u64) {
+        changes.push(format!(
+            "processor_config.json: image_seq_len {} -> {image_seq_len} ((tile {tile} / patch {patch})^2 / scale {scale}^2)",
+            current.map(|c| c.to_string()).unwrap_or_else(|| "absent".into())
+        ));
+        proc_obj.insert("image_seq_len".into(), json!(image_seq_len));
+    }
+    if proc_obj.remove("chat_template").is_some() {
+        changes.push("processor_config.json: removed chat_template (it would override the fixed template)".into());
+    }
+    changes.push(format!("chat template: {TEMPLATE_FILE} keeps plain-string message content (the stock SmolVLM template drops it)"));
+
+    // The prepared folder is keyed by the source path and its config contents.
+    let mut hasher = Sha256::new();
+    hasher.update(source.to_string_lossy().as_bytes());
+    hasher.update(config.to_string());
+    hasher.update(pre.to_string());
+    hasher.update(processor.to_string());
+    let key = hex::encode(&hasher.finalize()[..8]);
+    let name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    let dir = prepared_root.join(format!("{name}-{key}"));
+    std::fs::create_dir_all(&dir).map_err(|source| RunnerError::Io { path: dir.clone(), source })?;
+
+    write_json(&dir.join("config.json"), &config)?;
+    write_json(&dir.join("preprocessor_config.json"), &pre)?;
+    write_json(&dir.join("processor_config.json"), &processor)?;
+    let template = dir.join(TEMPLATE_FILE);
+    std::fs::write(&template, FIXED_TEMPLATE).map_err(|source| RunnerError::Io { path: template.clone(), source })?;
+    link_remaining_files(&source, &dir)?;
+
+    Ok(PreparedModel {
+        dir,
+        template,
+        changes,
+        image_seq_len,
+        tokens_per_image: image_seq_len + 3,
+        source_image_splitting,
+    })
+}
+
+/// Symlinks every other file of the source (weights, tokenizer, generation config) into the
+/// prepared folder. `chat_template.json` is left out: the fixed template replaces it.
+fn link_remaining_files(source: &Path, dir: &Path) -> Result<(), RunnerError> {
+    let rewritten = ["config.json", "preprocessor_config.json", "processor_config.json", "chat_template.json", TEMPLATE_FILE];
+    let entries = std::fs::read_dir(source).map_err(|e| RunnerError::Io { path: source.to_path_buf(), source: e })?;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        if rewritten.iter().any(|r| name == *r) || !entry.path().is_file() {
+            continue;
+        }
+        let link = dir.join(&name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(entry.path(), &link).map_err(|e| RunnerError::Io { path: link.clone(), source: e })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tiny::{write_tiny_checkpoint, TinyGeometry};
+
+    fn tiny() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        write_tiny_checkpoint(dir.path(), &TinyGeometry::default(), 3).unwrap();
+        dir
+    }
+
+    #[test]
+    fn smolvlm2_style_config_gets_defaults_and_the_idefics3_architecture() {
+        let src = tiny();
+        let path = src.path().join("config.json");
+        let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        config["architectures"] = json!(["SmolVLMForConditionalGeneration"]);
+        for key in ["intermediate_size", "num_hidden_layers", "num_channels", "hidden_act", "layer_norm_eps"] {
+            config["vision_config"].as_object_mut().unwrap().remove(key);
+        }
+        config["text_config"].as_object_mut().unwrap().remove("hidden_act");
+        std::fs::write(&path, config.to_string()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let prepared = prepare_model_dir(src.path(), out.path()).unwrap();
+        let written: Value = serde_json::from_str(&std::fs::read_to_string(prepared.dir.join("config.json")).unwrap()).unwrap();
+        assert_eq!(written["vision_config"]["intermediate_size"], json!(3072));
+        assert_eq!(written["text_config"]["hidden_act"], json!("silu"));
+        assert_eq!(written["architectures"], json!(["Idefics3ForConditionalGeneration"]));
+        assert!(prepared.changes.iter().any(|c| c.contains("vision_config.layer_norm_eps")));
+        assert!(prepared.dir.join("model.safetensors").exists());
+    }
+
+    #[test]
+    fn splitting_is_turned_off_and_recorded() {
+        let src = tiny();
+        let path = src.path().join("preprocessor_config.json");
+        let mut pre: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        pre.as_object_mut().unwrap().remove("do_image_splitting");
+        std::fs::write(&path, pre.to_string()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let prepared = prepare_model_dir(src.path(), out.path()).unwrap();
+        assert!(prepared.source_image_splitting);
+        assert!(prepared.changes.iter().any(|c| c.contains("do_image_splitting absent (true) -> false")));
+        assert_eq!((prepared.image_seq_len, prepared.tokens_per_image), (4, 7));
+    }
+
+    #[test]
+    fn a_config_without_required_keys_names_the_key_and_the_file() {
+        let src = tiny();
+        let path = src.path().join("config.json");
+        let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        config["text_config"].as_object_mut().unwrap().remove("vocab_size");
+        std::fs::write(&path, config.to_string()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let err = prepare_model_dir(src.path(), out.path()).unwrap_err().to_string();
+        assert!(err.contains("missing required key `text_config.vocab_size`"), "{err}");
+        assert!(err.contains("config.json"), "{err}");
+    }
+}
