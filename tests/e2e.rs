@@ -1,1 +1,260 @@
+//! End-to-end tests of the `bench` binary: the real CLI, the real mistral.rs engine on the
+//! generated tiny checkpoint, real parquet files on disk.
+//!
+//! Each test gets its own `SMOLBENCH_HOME` and `HF_HOME`, so nothing is shared between tests or
+//! with the machine's caches.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use smolbench_core::{FinishReason, MemorySource, RunManifest, SampleRecord, SampleStatus};
+use smolbench_runners::model::tiny::tiny_token_count;
+use smolbench_tasks::metrics::{anls, AnlsProfile};
+
+struct Sandbox {
+    root: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Sandbox { root: tempfile::tempdir().expect("temp dir") }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench"));
+        cmd.args(args)
+            .env("SMOLBENCH_HOME", self.path("home"))
+            .env("HF_HOME", self.path("hf"))
+            .env_remove("HF_HUB_CACHE")
+            .env_remove("SMOLBENCH_TEST_SAMPLE_DELAY_MS")
+            .env("RAYON_NUM_THREADS", "1")
+            .current_dir(self.root.path());
+        cmd
+    }
+
+    fn bench(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("bench runs")
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn read_records(dir: &Path) -> Vec<SampleRecord> {
+    let text = std::fs::read_to_string(dir.join("samples.jsonl")).expect("samples.jsonl exists");
+    text.lines().map(|l| serde_json::from_str(l).expect("every line is a complete record")).collect()
+}
+
+/// The last line of stderr that starts with `error:`, asserting there is exactly one.
+fn single_error_line(out: &Output) -> String {
+    let err = stderr(out);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
+    lines[0].to_string()
+}
+
+#[test]
+fn tiny_run_records_consistent_samples() {
+    let sb = Sandbox::new();
+    let run_dir = sb.path("run");
+    let out =
+        sb.bench(&["run", "--suite", "image", "--model", "tiny", "--limit", "6", "--out", run_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "bench run failed: {}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.lines().any(|l| l.starts_with("docvqa")), "table: {table}");
+
+    let manifest: RunManifest =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest.model.engine, "mistralrs 0.8.1");
+    assert_eq!(manifest.tasks[0].selected_samples, 6);
+    assert!(manifest.tasks[0].available_samples >= 6);
+    assert!(manifest.device.cpu_cores >= 1 && manifest.device.ram_total_bytes > 0);
+    assert!(manifest.model.prepare_changes.iter().any(|c| c.contains("chat template")));
+    // The recorded weight hash is the hash of the file.
+    let weights = manifest.model.files.iter().find(|f| f.path == "model.safetensors").expect("weights hashed");
+    let bytes = std::fs::read(Path::new(&manifest.model.source_dir).join("model.safetensors")).unwrap();
+    assert_eq!(weights.bytes, bytes.len() as u64);
+    assert_eq!(weights.sha256.len(), 64);
+
+    let records = read_records(&run_dir);
+    assert_eq!(records.len(), 6);
+    for r in &records {
+        assert_eq!(r.status, SampleStatus::Ok, "{:?}", r.error);
+        let g = r.generation.as_ref().unwrap();
+        // Prompt tokens: the chat template around the prompt, one token per character or special
+        // token (the tiny tokenizer has no merges), with each `<image>` expanded by the engine to
+        // `<fake_token_around_image><global-img>` + image_seq_len x `<image>` + `<fake_token_around_image>`.
+        let templated =
+            format!("<|im_start|>User:{}{}<end_of_utterance>\nAssistant:", "<image>".repeat(r.n_images), r.prompt);
+        let expected = tiny_token_count(&templated) - r.n_images + r.n_images * manifest.model.tokens_per_image;
+        assert_eq!(g.prompt_tokens, expected, "prompt {:?}", r.prompt);
+        assert_eq!(g.image_tokens, r.n_images * 7);
+        assert_eq!(g.usage_source, "engine");
+        assert!(g.completion_tokens >= 1 && g.completion_tokens <= 32);
+        if g.finish_reason == FinishReason::Length {
+            assert_eq!(g.completion_tokens, 32);
+        }
+        assert!(g.ttft_ms > 0.0 && g.ttft_ms <= g.e2e_ms, "ttft {} e2e {}", g.ttft_ms, g.e2e_ms);
+        if g.completion_tokens >= 2 {
+            assert!(g.decode_tokens_per_s.unwrap() > 0.0);
+        }
+        // The score is ANLS recomputed from the stored prediction.
+        let prediction = r.prediction.as_deref().unwrap();
+        assert_eq!(r.score, Some(anls(prediction.trim(), &r.references, AnlsProfile::Official)));
+        assert_eq!(r.extracted.as_deref(), Some(prediction.trim()));
+        let mem = r.memory.unwrap();
+        assert_eq!(mem.source, MemorySource::ProcessRss);
+        assert!(mem.peak_bytes > 1 << 20);
+    }
+
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap()).unwrap();
+    let task = &summary["tasks"][0];
+    let mean = records.iter().map(|r| r.score.unwrap()).sum::<f64>() / records.len() as f64;
+    assert_eq!(task["n_samples"], 6);
+    assert!((task["score"].as_f64().unwrap() - mean).abs() < 1e-12);
+    let (lo, hi) = (task["score_ci95"][0].as_f64().unwrap(), task["score_ci95"][1].as_f64().unwrap());
+    assert!(lo <= mean && mean <= hi);
+}
+
+#[test]
+fn same_inputs_give_the_same_predictions() {
+    let sb = Sandbox::new();
+    let a = sb.path("a");
+    let b = sb.path("b");
+    for dir in [&a, &b] {
+        let out =
+            sb.bench(&["run", "--task", "docvqa", "--model", "tiny", "--limit", "3", "--out", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let preds = |d: &Path| read_records(d).into_iter().map(|r| r.prediction).collect::<Vec<_>>();
+    assert_eq!(preds(&a), preds(&b), "greedy decoding on identical inputs must be deterministic");
+}
+
+#[test]
+fn missing_model_directory_is_one_clear_line() {
+    let sb = Sandbox::new();
+    let out = sb.bench(&["run", "--suite", "image", "--model", "256m", "--model-path", "/nonexistent/smolvlm"]);
+    assert!(!out.status.success());
+    let line = single_error_line(&out);
+    assert!(line.contains("model directory /nonexistent/smolvlm does not exist"), "{line}");
+    assert!(!sb.path("runs").exists(), "no run directory is created for bad input");
+}
+
+#[test]
+fn model_absent_from_the_cache_points_to_fetch() {
+    let sb = Sandbox::new();
+    let out = sb.bench(&["run", "--suite", "image", "--model", "256m"]);
+    assert!(!out.status.success());
+    let line = single_error_line(&out);
+    assert!(line.contains("bench fetch 256m"), "{line}");
+    assert!(line.contains("models--HuggingFaceTB--SmolVLM-256M-Instruct"), "{line}");
+}
+
+#[test]
+fn corrupt_parquet_is_one_clear_line() {
+    let sb = Sandbox::new();
+    let fixtures = sb.path("fixtures");
+    let out = sb.bench(&["fixtures", "--out", fixtures.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let data = fixtures.join("data");
+    let shard = data.join("lmms-lab/DocVQA/DocVQA/validation-00001-of-00002.parquet");
+    let bytes = std::fs::read(&shard).unwrap();
+    std::fs::write(&shard, &bytes[..bytes.len() / 2]).unwrap();
+    let out = sb.bench(&["run", "--suite", "image", "--model", "tiny", "--data-dir", data.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let line = single_error_line(&out);
+    assert!(line.contains(shard.to_str().unwrap()), "{line}");
+}
+
+#[test]
+fn model_config_without_required_keys_is_one_clear_line() {
+    let sb = Sandbox::new();
+    let fixtures = sb.path("fixtures");
+    assert!(sb.bench(&["fixtures", "--out", fixtures.to_str().unwrap()]).status.success());
+    let model = fixtures.join("models/tiny");
+    let config_path = model.join("config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["text_config"].as_object_mut().unwrap().remove("num_hidden_layers");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let out = sb.bench(&["run", "--suite", "image", "--model", "tiny", "--model-path", model.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let line = single_error_line(&out);
+    assert!(line.contains("missing required key `text_config.num_hidden_layers`"), "{line}");
+    assert!(line.contains(config_path.to_str().unwrap()), "{line}");
+}
+
+#[test]
+fn task_config_problems_are_reported_by_name() {
+    let sb = Sandbox::new();
+    let out = sb.bench(&["run", "--task", "docvqaa", "--model", "tiny"]);
+    assert!(!out.status.success());
+    let line = single_error_line(&out);
+    assert!(line.contains("docvqa"), "{line}");
+}
+
+#[test]
+fn killed_run_keeps_every_finished_sample() {
+    let sb = Sandbox::new();
+    let run_dir = sb.path("killed");
+    let mut child = sb
+        .command(&["run", "--suite", "image", "--model", "tiny", "--out", run_dir.to_str().unwrap()])
+        .env("SMOLBENCH_TEST_SAMPLE_DELAY_MS", "400")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let samples = run_dir.join("samples.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let lines = std::fs::read_to_string(&samples).map(|t| t.lines().count()).unwrap_or(0);
+        if lines >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run never recorded 3 samples");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up.
+    child.wait().unwrap();
+    let records = read_records(&run_dir);
+    assert!(records.len() >= 3 && records.len() < 24, "{} records", records.len());
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.index, i);
+        assert!(r.score.is_some());
+    }
+    assert!(!run_dir.join("summary.json").exists());
+}
+
+#[test]
+fn fixtures_are_identical_every_time() {
+    let sb = Sandbox::new();
+    let (a, b) = (sb.path("fa"), sb.path("fb"));
+    for dir in [&a, &b] {
+        assert!(sb.bench(&["fixtures", "--out", dir.to_str().unwrap()]).status.success());
+    }
+    for rel in [
+        "models/tiny/model.safetensors",
+        "models/tiny/tokenizer.json",
+        "data/lmms-lab/DocVQA/DocVQA/validation-00000-of-00002.parquet",
+    ] {
+        assert_eq!(std::fs::read(a.join(rel)).unwrap(), std::fs::read(b.join(rel)).unwrap(), "{rel} differs");
+    }
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let sb = Sandbox::new();
+    let out = sb.bench(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for sub in ["run", "fixtures", "fetch", "models"] {
+        assert!(text.contains(sub), "{text}");
+    }
+}

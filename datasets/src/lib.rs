@@ -1,6 +1,51 @@
 //! Reading Hugging Face parquet data sets, and writing synthetic ones for tests and the demo.
+//!
+//! - [`find_split_files`] finds the parquet shards of a split in the usual Hugging Face layouts;
+//!   [`hf_cache_dataset_dir`] and [`hf_hub_dir`] locate a data set in the local hub cache.
+//! - [`ParquetTable`] opens the shards (footers only), reports [`ParquetTable::num_rows`] and
+//!   [`ParquetTable::columns`], and reads rows lazily as [`Row`]s of [`Cell`]s, so tasks do not
+//!   depend on polars types. An `Image()` column (`struct<bytes, path>`) becomes [`Cell::Image`].
+//! - [`fixtures`] writes a synthetic DocVQA set in the exact `lmms-lab/DocVQA` schema, rendered
+//!   with the crate's own bitmap font, deterministic from a seed.
+//! - Every failure is a [`DatasetError`] whose message names the path and says what to do.
+//!
+//! ```
+//! use smolbench_datasets::Cell;
+//!
+//! let answers = Cell::List(vec![Cell::Text("INV-4821".into()), Cell::Text("inv 4821".into())]);
+//! assert_eq!(
+//!     answers.as_text_list(),
+//!     Some(vec!["INV-4821".to_string(), "inv 4821".to_string()])
+//! );
+//! // Numeric ids read as text too.
+//! assert_eq!(Cell::Int(49153).as_text().as_deref(), Some("49153"));
+//! ```
+//!
+//! Reading a split:
+//!
+//! ```no_run
+//! use smolbench_datasets::{ParquetTable, find_split_files};
+//! # fn main() -> Result<(), smolbench_datasets::DatasetError> {
+//! let files = find_split_files("data/docvqa".as_ref(), Some("DocVQA"), "validation")?;
+//! let table = ParquetTable::open(files)?;
+//! for row in table.read_rows(&["question", "answers", "image"], Some(10))? {
+//!     let answers = row["answers"].as_text_list().unwrap_or_default();
+//!     let png = row["image"].as_image().map(|img| img.bytes.len());
+//!     println!("{:?} {answers:?} {png:?}", row["question"].as_text());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod cell;
+mod error;
+pub mod fixtures;
+mod layout;
+mod parquet;
 
 pub use cell::{Cell, ImageCell, Row};
+pub use error::DatasetError;
+pub use fixtures::{write_docvqa_fixture, FixtureSummary};
+pub use layout::{find_split_files, hf_cache_dataset_dir, hf_hub_dir};
+pub use parquet::ParquetTable;

@@ -15,5 +15,7 @@ pub mod stats;
 mod summary;
 mod table;
 
-pub use summary::{summarise_run, summarise_task, Percentiles, RunSummary, TaskSummary, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED};
+pub use summary::{
+    summarise_run, summarise_task, Percentiles, RunSummary, TaskSummary, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED,
+};
 pub use table::render_table;

@@ -30,9 +30,8 @@ pub fn bootstrap_mean_ci(values: &[f64], level: f64, resamples: usize, seed: u64
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = values.len();
-    let means: Vec<f64> = (0..resamples)
-        .map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64)
-        .collect();
+    let means: Vec<f64> =
+        (0..resamples).map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64).collect();
     let tail = (1.0 - level) / 2.0 * 100.0;
     Some((percentile(&means, tail)?, percentile(&means, 100.0 - tail)?))
 }

@@ -81,7 +81,9 @@ pub fn summarise_task(task: &str, metric: &str, records: &[&SampleRecord]) -> Ta
     let ok: Vec<&SampleRecord> = records.iter().copied().filter(|r| r.status == SampleStatus::Ok).collect();
     let scores: Vec<f64> = ok.iter().filter_map(|r| r.score).collect();
     let gens: Vec<_> = ok.iter().filter_map(|r| r.generation.as_ref()).collect();
-    let collect = |f: &dyn Fn(&smolbench_core::Generation) -> Option<f64>| -> Vec<f64> { gens.iter().filter_map(|g| f(g)).collect() };
+    let collect = |f: &dyn Fn(&smolbench_core::Generation) -> Option<f64>| -> Vec<f64> {
+        gens.iter().filter_map(|g| f(g)).collect()
+    };
     let memory = records.iter().filter_map(|r| r.memory).max_by_key(|m| m.peak_bytes);
     TaskSummary {
         task: task.to_string(),

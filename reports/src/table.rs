@@ -29,17 +29,26 @@ pub fn render_table(summary: &RunSummary) -> String {
             t.n_failed.to_string(),
             t.metric.clone(),
             t.score.map(|s| format!("{:.2}", s * 100.0)).unwrap_or_else(|| "-".into()),
-            t.score_ci95.map(|(lo, hi)| format!("[{:.2}, {:.2}]", lo * 100.0, hi * 100.0)).unwrap_or_else(|| "-".into()),
+            t.score_ci95
+                .map(|(lo, hi)| format!("[{:.2}, {:.2}]", lo * 100.0, hi * 100.0))
+                .unwrap_or_else(|| "-".into()),
             ms(t.e2e_ms.map(|p| p.p50)),
             ms(t.e2e_ms.map(|p| p.p95)),
             ms(t.ttft_ms.map(|p| p.p50)),
             t.peak_memory_bytes.map(human_bytes).unwrap_or_else(|| "-".into()),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..header.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     rows.iter()
         .map(|r| {
-            r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string()
+            r.iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
         })
         .collect::<Vec<_>>()
         .join("\n")

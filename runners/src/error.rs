@@ -33,7 +33,9 @@ pub enum RunnerError {
         problem: String,
     },
     /// A model config file that cannot be used.
-    #[error("model config {path}: {problem}; the file is incomplete or damaged, fetch the model again (`bench fetch`)")]
+    #[error(
+        "model config {path}: {problem}; the file is incomplete or damaged, fetch the model again (`bench fetch`)"
+    )]
     BadModelConfig {
         /// The file.
         path: PathBuf,

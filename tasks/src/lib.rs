@@ -1,1 +1,53 @@
-//! placeholder
+//! What a benchmark is: data columns, prompt, answer extraction and metric.
+//!
+//! Tasks are data, as in lm-evaluation-harness: each one is a `task.toml` under `tasks/defs/`,
+//! embedded in the binary. Four types carry the crate:
+//!
+//! - [`TaskDef`]: a parsed, validated `task.toml` (data set, columns, prompt template, token
+//!   budget, scoring). Unknown keys and unknown names are errors that name the file and key.
+//! - [`Task`]: a definition with its names resolved. [`Task::build_sample`] turns a data-set
+//!   [`Row`](smolbench_datasets::Row) into a [`PreparedSample`] (a
+//!   [`GenerationRequest`](smolbench_core::GenerationRequest) plus references), and
+//!   [`Task::score`] turns a raw generation into a [`Scored`] answer with its extraction trace.
+//! - [`Metric`]: a per-sample metric from the registry ([`metric`]), computed under a
+//!   [`MetricProfile`] that says which reference implementation (official script, lmms-eval,
+//!   VLMEvalKit) the number reproduces. Each metric is checked against the reference vectors in
+//!   `shared/data/metric-vectors/`, row by row.
+//! - The registry of built-in tasks and suites: [`builtin_task`], [`suite`].
+//!
+//! Python-semantics helpers ([`pycompat`]) keep metrics exact where Rust's string and float
+//! routines differ from Python's.
+//!
+//! ```
+//! use smolbench_tasks::{builtin_task, MetricProfile};
+//!
+//! let task = builtin_task("docvqa")?;
+//! let gold = vec!["Coca Cola".to_string(), "Coca Cola Company".to_string()];
+//! let scored = task.score("  CocaCola \n", &gold);
+//! assert_eq!(scored.extracted, "CocaCola");
+//! assert_eq!(scored.trace[0].step, "strip");
+//! assert!((scored.score - 8.0 / 9.0).abs() < 1e-12);
+//!
+//! // The same generation as VLMEvalKit would score it, with no strip before the metric.
+//! let vlm = smolbench_tasks::metric("anls")?.score("  CocaCola \n", &gold, MetricProfile::VlmEvalKit);
+//! assert!((vlm - 11.0 / 12.0).abs() < 1e-12);
+//! # Ok::<(), smolbench_tasks::TaskError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod extract;
+pub mod metrics;
+pub mod pycompat;
+mod registry;
+mod suggest;
+mod task;
+mod taskdef;
+mod template;
+
+pub use error::TaskError;
+pub use extract::{extractor, run_pipeline, Extractor, EXTRACTORS};
+pub use metrics::{metric, Aggregation, Metric, MetricProfile, METRICS};
+pub use registry::{builtin_task, builtin_task_names, suite, suite_names};
+pub use task::{PreparedSample, Scored, Task};
+pub use taskdef::{ColumnsDef, DatasetDef, GenerationDef, PromptDef, ScoringDef, TaskDef};

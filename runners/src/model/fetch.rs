@@ -19,7 +19,9 @@ fn wanted(file: &str) -> bool {
 pub async fn fetch_model(alias: &str, hub_dir: &Path, timeout: Duration) -> Result<PathBuf, RunnerError> {
     let entry = lookup_alias(alias)?;
     let Some(repo_id) = entry.repo_id else {
-        return Err(RunnerError::Fixture("`tiny` is generated locally by `bench fixtures`; there is nothing to fetch".into()));
+        return Err(RunnerError::Fixture(
+            "`tiny` is generated locally by `bench fixtures`; there is nothing to fetch".into(),
+        ));
     };
     let endpoint = std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".into());
     let fail = |reason: String| RunnerError::Fetch {
@@ -60,7 +62,10 @@ mod tests {
         std::env::set_var("HF_ENDPOINT", "http://127.0.0.1:9");
         let err = fetch_model("500m", hub.path(), Duration::from_secs(20)).await.unwrap_err().to_string();
         std::env::remove_var("HF_ENDPOINT");
-        assert!(err.starts_with("cannot download HuggingFaceTB/SmolVLM-500M-Instruct from http://127.0.0.1:9"), "{err}");
+        assert!(
+            err.starts_with("cannot download HuggingFaceTB/SmolVLM-500M-Instruct from http://127.0.0.1:9"),
+            "{err}"
+        );
         assert!(err.contains("models--HuggingFaceTB--SmolVLM-500M-Instruct"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
     }

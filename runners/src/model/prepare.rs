@@ -40,10 +40,8 @@ pub struct PreparedModel {
 
 fn read_json(path: &Path) -> Result<Value, RunnerError> {
     let text = std::fs::read_to_string(path).map_err(|source| RunnerError::Io { path: path.to_path_buf(), source })?;
-    serde_json::from_str(&text).map_err(|e| RunnerError::BadModelConfig {
-        path: path.to_path_buf(),
-        problem: format!("not valid JSON ({e})"),
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| RunnerError::BadModelConfig { path: path.to_path_buf(), problem: format!("not valid JSON ({e})") })
 }
 
 fn write_json(path: &Path, value: &Value) -> Result<(), RunnerError> {
@@ -52,7 +50,8 @@ fn write_json(path: &Path, value: &Value) -> Result<(), RunnerError> {
 }
 
 /// Keys without a sensible default: they fix tensor shapes, so a config without them is unusable.
-const REQUIRED_TEXT_KEYS: [&str; 5] = ["hidden_size", "intermediate_size", "vocab_size", "num_hidden_layers", "num_attention_heads"];
+const REQUIRED_TEXT_KEYS: [&str; 5] =
+    ["hidden_size", "intermediate_size", "vocab_size", "num_hidden_layers", "num_attention_heads"];
 const REQUIRED_VISION_KEYS: [&str; 3] = ["hidden_size", "patch_size", "num_attention_heads"];
 
 /// transformers' defaults for keys that Hugging Face leaves out of saved configs when they equal
@@ -84,12 +83,20 @@ fn section<'a>(config: &'a mut Value, name: &str, path: &Path) -> Result<&'a mut
 
 fn require(section: &Map<String, Value>, prefix: &str, keys: &[&str], path: &Path) -> Result<(), RunnerError> {
     match keys.iter().find(|k| section.get(**k).is_none_or(Value::is_null)) {
-        Some(k) => Err(RunnerError::BadModelConfig { path: path.to_path_buf(), problem: format!("missing required key `{prefix}.{k}`") }),
+        Some(k) => Err(RunnerError::BadModelConfig {
+            path: path.to_path_buf(),
+            problem: format!("missing required key `{prefix}.{k}`"),
+        }),
         None => Ok(()),
     }
 }
 
-fn normalise_config(config: &mut Value, path: &Path, image_token_id: Option<u64>, changes: &mut Vec<String>) -> Result<(), RunnerError> {
+fn normalise_config(
+    config: &mut Value,
+    path: &Path,
+    image_token_id: Option<u64>,
+    changes: &mut Vec<String>,
+) -> Result<(), RunnerError> {
     let top_tie = config.get("tie_word_embeddings").cloned();
     {
         let vision = section(config, "vision_config", path)?;
@@ -129,7 +136,13 @@ fn normalise_config(config: &mut Value, path: &Path, image_token_id: Option<u64>
 }
 
 fn image_token_id(tokenizer: &Value) -> Option<u64> {
-    tokenizer.get("added_tokens")?.as_array()?.iter().find(|t| t.get("content").and_then(Value::as_str) == Some("<image>"))?.get("id")?.as_u64()
+    tokenizer
+        .get("added_tokens")?
+        .as_array()?
+        .iter()
+        .find(|t| t.get("content").and_then(Value::as_str) == Some("<image>"))?
+        .get("id")?
+        .as_u64()
 }
 
 fn longest_edge(value: Option<&Value>) -> Option<u64> {
@@ -138,7 +151,10 @@ fn longest_edge(value: Option<&Value>) -> Option<u64> {
 
 /// Writes the prepared copy of `source` under `prepared_root` and returns what was done.
 pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<PreparedModel, RunnerError> {
-    let source = std::fs::canonicalize(source).map_err(|e| RunnerError::BadModelDir { path: source.to_path_buf(), problem: format!("cannot be read ({e})") })?;
+    let source = std::fs::canonicalize(source).map_err(|e| RunnerError::BadModelDir {
+        path: source.to_path_buf(),
+        problem: format!("cannot be read ({e})"),
+    })?;
     let mut changes = Vec::new();
 
     let tokenizer = read_json(&source.join("tokenizer.json"))?;
@@ -154,12 +170,22 @@ pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<Prepared
     let mut pre = if pre_path.is_file() {
         read_json(&pre_path)?
     } else if let Some(section) = processor.get("image_processor") {
-        changes.push("preprocessor_config.json: written from processor_config.json[\"image_processor\"] (transformers 5 layout)".into());
+        changes.push(
+            "preprocessor_config.json: written from processor_config.json[\"image_processor\"] (transformers 5 layout)"
+                .into(),
+        );
         section.clone()
     } else {
-        return Err(RunnerError::BadModelDir { path: source.clone(), problem: "has neither preprocessor_config.json nor an image_processor section in processor_config.json".into() });
+        return Err(RunnerError::BadModelDir {
+            path: source.clone(),
+            problem: "has neither preprocessor_config.json nor an image_processor section in processor_config.json"
+                .into(),
+        });
     };
-    let pre_obj = pre.as_object_mut().ok_or_else(|| RunnerError::BadModelConfig { path: pre_path.clone(), problem: "the top level is not a JSON object".into() })?;
+    let pre_obj = pre.as_object_mut().ok_or_else(|| RunnerError::BadModelConfig {
+        path: pre_path.clone(),
+        problem: "the top level is not a JSON object".into(),
+    })?;
     let source_image_splitting = pre_obj.get("do_image_splitting").and_then(Value::as_bool).unwrap_or(true);
     if pre_obj.get("do_image_splitting") != Some(&json!(false)) {
         changes.push(format!(
@@ -169,7 +195,10 @@ pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<Prepared
         pre_obj.insert("do_image_splitting".into(), json!(false));
     }
     if pre_obj.get("do_pad") != Some(&json!(true)) {
-        changes.push("preprocessor_config.json: do_pad -> true (mistral.rs 0.8.1 builds the pixel mask only when padding)".into());
+        changes.push(
+            "preprocessor_config.json: do_pad -> true (mistral.rs 0.8.1 builds the pixel mask only when padding)"
+                .into(),
+        );
         pre_obj.insert("do_pad".into(), json!(true));
     }
 
@@ -180,7 +209,10 @@ pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<Prepared
     let side = tile / patch;
     let image_seq_len = (side * side / (scale * scale)) as usize;
 
-    let proc_obj = processor.as_object_mut().ok_or_else(|| RunnerError::BadModelConfig { path: processor_path.clone(), problem: "the top level is not a JSON object".into() })?;
+    let proc_obj = processor.as_object_mut().ok_or_else(|| RunnerError::BadModelConfig {
+        path: processor_path.clone(),
+        problem: "the top level is not a JSON object".into(),
+    })?;
     let current = proc_obj.get("image_seq_len").or_else(|| proc_obj.get("image_seq_length")).and_then(Value::as_u64);
     if current != Some(image_seq_len as u64) {
         changes.push(format!(
@@ -192,7 +224,9 @@ pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<Prepared
     if proc_obj.remove("chat_template").is_some() {
         changes.push("processor_config.json: removed chat_template (it would override the fixed template)".into());
     }
-    changes.push(format!("chat template: {TEMPLATE_FILE} keeps plain-string message content (the stock SmolVLM template drops it)"));
+    changes.push(format!(
+        "chat template: {TEMPLATE_FILE} keeps plain-string message content (the stock SmolVLM template drops it)"
+    ));
 
     // The prepared folder is keyed by the source path and its config contents.
     let mut hasher = Sha256::new();
@@ -225,7 +259,8 @@ pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<Prepared
 /// Symlinks every other file of the source (weights, tokenizer, generation config) into the
 /// prepared folder. `chat_template.json` is left out: the fixed template replaces it.
 fn link_remaining_files(source: &Path, dir: &Path) -> Result<(), RunnerError> {
-    let rewritten = ["config.json", "preprocessor_config.json", "processor_config.json", "chat_template.json", TEMPLATE_FILE];
+    let rewritten =
+        ["config.json", "preprocessor_config.json", "processor_config.json", "chat_template.json", TEMPLATE_FILE];
     let entries = std::fs::read_dir(source).map_err(|e| RunnerError::Io { path: source.to_path_buf(), source: e })?;
     for entry in entries.filter_map(|e| e.ok()) {
         let name = entry.file_name();
@@ -234,7 +269,8 @@ fn link_remaining_files(source: &Path, dir: &Path) -> Result<(), RunnerError> {
         }
         let link = dir.join(&name);
         let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(entry.path(), &link).map_err(|e| RunnerError::Io { path: link.clone(), source: e })?;
+        std::os::unix::fs::symlink(entry.path(), &link)
+            .map_err(|e| RunnerError::Io { path: link.clone(), source: e })?;
     }
     Ok(())
 }
@@ -263,7 +299,8 @@ mod tests {
         std::fs::write(&path, config.to_string()).unwrap();
         let out = tempfile::tempdir().unwrap();
         let prepared = prepare_model_dir(src.path(), out.path()).unwrap();
-        let written: Value = serde_json::from_str(&std::fs::read_to_string(prepared.dir.join("config.json")).unwrap()).unwrap();
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(prepared.dir.join("config.json")).unwrap()).unwrap();
         assert_eq!(written["vision_config"]["intermediate_size"], json!(3072));
         assert_eq!(written["text_config"]["hidden_act"], json!("silu"));
         assert_eq!(written["architectures"], json!(["Idefics3ForConditionalGeneration"]));

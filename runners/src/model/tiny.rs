@@ -132,10 +132,7 @@ pub fn tiny_vocab_size() -> usize {
 
 fn token_id(name: &str) -> usize {
     TINY_FIRST_SPECIAL_ID
-        + tiny_added_tokens()
-            .iter()
-            .position(|t| t == name)
-            .expect("token is part of the tiny vocabulary")
+        + tiny_added_tokens().iter().position(|t| t == name).expect("token is part of the tiny vocabulary")
 }
 
 fn tokenizer_json() -> Value {
@@ -143,12 +140,7 @@ fn tokenizer_json() -> Value {
         .into_iter()
         .enumerate()
         .map(|(id, tok)| (tok, json!(id)))
-        .chain(
-            tiny_added_tokens()
-                .into_iter()
-                .enumerate()
-                .map(|(i, tok)| (tok, json!(TINY_FIRST_SPECIAL_ID + i))),
-        )
+        .chain(tiny_added_tokens().into_iter().enumerate().map(|(i, tok)| (tok, json!(TINY_FIRST_SPECIAL_ID + i))))
         .collect();
     let added: Vec<Value> = tiny_added_tokens()
         .into_iter()

@@ -1,0 +1,291 @@
+//! Where a data set's parquet shards live: the Hugging Face repository layouts, and the local
+//! Hugging Face hub cache (`datasets--ORG--NAME/snapshots/REV`).
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::DatasetError;
+
+/// One file pattern: a directory, and a file-name test within it.
+enum Pattern {
+    /// `<dir>/<split>-*.parquet` (and the unsharded `<dir>/<split>.parquet`).
+    SplitPrefix(PathBuf),
+    /// `<dir>/*.parquet`.
+    AnyParquet(PathBuf),
+}
+
+impl Pattern {
+    fn display(&self, split: &str) -> PathBuf {
+        match self {
+            Pattern::SplitPrefix(dir) => dir.join(format!("{split}-*.parquet")),
+            Pattern::AnyParquet(dir) => dir.join("*.parquet"),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        match self {
+            Pattern::SplitPrefix(dir) | Pattern::AnyParquet(dir) => dir,
+        }
+    }
+
+    fn matches(&self, split: &str, file_name: &str) -> bool {
+        let Some(stem) = file_name.strip_suffix(".parquet") else {
+            return false;
+        };
+        match self {
+            // `test-00000-of-00001` or `test`, never `test_dev-00000...` or `testing-...`.
+            Pattern::SplitPrefix(_) => stem == split || stem.strip_prefix(split).is_some_and(|r| r.starts_with('-')),
+            Pattern::AnyParquet(_) => !stem.is_empty() && !stem.starts_with('.'),
+        }
+    }
+}
+
+/// The parquet shards of one split of a data set downloaded from the Hugging Face hub.
+///
+/// Tries these layouts in order; the first that has at least one file wins:
+///
+/// 1. `<root>/<config>/<split>-*.parquet` (only with a config),
+/// 2. `<root>/<config>/<split>/*.parquet` (only with a config; the `refs/convert/parquet` layout),
+/// 3. `<root>/data/<split>-*.parquet`,
+/// 4. `<root>/<split>-*.parquet`.
+///
+/// A `<split>-*.parquet` pattern also accepts an unsharded `<split>.parquet`; the `-` after the
+/// split name is required, so split `test` does not pick up `test_dev-00000-of-00001.parquet`.
+/// The files are sorted by name, which is shard order.
+pub fn find_split_files(dataset_root: &Path, config: Option<&str>, split: &str) -> Result<Vec<PathBuf>, DatasetError> {
+    if !dataset_root.exists() {
+        return Err(DatasetError::MissingDir { path: dataset_root.to_path_buf() });
+    }
+    if !dataset_root.is_dir() {
+        return Err(DatasetError::NotADirectory { path: dataset_root.to_path_buf() });
+    }
+    let mut patterns = Vec::new();
+    if let Some(config) = config {
+        patterns.push(Pattern::SplitPrefix(dataset_root.join(config)));
+        patterns.push(Pattern::AnyParquet(dataset_root.join(config).join(split)));
+    }
+    patterns.push(Pattern::SplitPrefix(dataset_root.join("data")));
+    patterns.push(Pattern::SplitPrefix(dataset_root.to_path_buf()));
+
+    for pattern in &patterns {
+        let files = list_matching(pattern, split)?;
+        if !files.is_empty() {
+            return Ok(files);
+        }
+    }
+    Err(DatasetError::NoSplitFiles {
+        root: dataset_root.to_path_buf(),
+        split: split.to_string(),
+        looked: patterns.iter().map(|p| p.display(split)).collect(),
+    })
+}
+
+/// The files of `pattern`'s directory that match, sorted; none when the directory is absent.
+fn list_matching(pattern: &Pattern, split: &str) -> Result<Vec<PathBuf>, DatasetError> {
+    let dir = pattern.dir();
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let entries = fs::read_dir(dir).map_err(|e| DatasetError::io(dir, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| DatasetError::io(dir, e))?;
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        // Follows symlinks, which is how the hub cache stores snapshot files.
+        if pattern.matches(split, &name) && entry.path().is_file() {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The Hugging Face hub cache directory: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
+/// `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
+pub fn hf_hub_dir() -> PathBuf {
+    hub_dir_from(
+        std::env::var_os("HF_HUB_CACHE"),
+        std::env::var_os("HF_HOME"),
+        std::env::var_os("XDG_CACHE_HOME"),
+        std::env::var_os("HOME"),
+    )
+}
+
+/// [`hf_hub_dir`] with the environment passed in, so that it can be tested without touching the
+/// process environment. Empty variables count as unset.
+fn hub_dir_from(
+    hf_hub_cache: Option<OsString>,
+    hf_home: Option<OsString>,
+    xdg_cache_home: Option<OsString>,
+    home: Option<OsString>,
+) -> PathBuf {
+    let set = |v: Option<OsString>| v.filter(|s| !s.is_empty()).map(PathBuf::from);
+    if let Some(dir) = set(hf_hub_cache) {
+        return dir;
+    }
+    if let Some(dir) = set(hf_home) {
+        return dir.join("hub");
+    }
+    if let Some(dir) = set(xdg_cache_home) {
+        return dir.join("huggingface").join("hub");
+    }
+    set(home).unwrap_or_default().join(".cache").join("huggingface").join("hub")
+}
+
+/// The snapshot directory of data set `repo_id` (`ORG/NAME`) in the hub cache `hf_hub_dir`:
+/// `<hub>/datasets--ORG--NAME/snapshots/<commit>`.
+///
+/// `revision` may be a commit hash or a ref name (`main`, a tag) that has a file under `refs/`.
+/// With no revision, the commit in `refs/main` is used; failing that, the only snapshot when there
+/// is exactly one. `None` when nothing suitable is in the cache.
+pub fn hf_cache_dataset_dir(hf_hub_dir: &Path, repo_id: &str, revision: Option<&str>) -> Option<PathBuf> {
+    let repo_dir = hf_hub_dir.join(format!("datasets--{}", repo_id.replace('/', "--")));
+    let snapshots = repo_dir.join("snapshots");
+    let from_ref = |name: &str| -> Option<PathBuf> {
+        let commit = fs::read_to_string(repo_dir.join("refs").join(name)).ok()?;
+        let commit = commit.trim();
+        if commit.is_empty() || commit.contains(['/', '\\']) || commit.starts_with('.') {
+            return None;
+        }
+        Some(snapshots.join(commit)).filter(|p| p.is_dir())
+    };
+    match revision {
+        Some(rev) => {
+            let direct = (!rev.contains(['/', '\\']) && !rev.starts_with('.'))
+                .then(|| snapshots.join(rev))
+                .filter(|p| p.is_dir());
+            direct.or_else(|| from_ref(rev))
+        }
+        None => from_ref("main").or_else(|| {
+            let mut dirs =
+                fs::read_dir(&snapshots).ok()?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir());
+            let only = dirs.next()?;
+            dirs.next().is_none().then_some(only)
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, b"x").unwrap();
+    }
+
+    fn names(files: &[PathBuf]) -> Vec<String> {
+        files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn config_layout_wins_and_is_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("DocVQA/validation-00001-of-00002.parquet"));
+        touch(&root.join("DocVQA/validation-00000-of-00002.parquet"));
+        touch(&root.join("DocVQA/test-00000-of-00001.parquet"));
+        touch(&root.join("data/validation-00000-of-00001.parquet"));
+        let files = find_split_files(root, Some("DocVQA"), "validation").unwrap();
+        assert_eq!(names(&files), ["validation-00000-of-00002.parquet", "validation-00001-of-00002.parquet"]);
+        // Without a config the `data/` layout is used.
+        let files = find_split_files(root, None, "validation").unwrap();
+        assert_eq!(names(&files), ["validation-00000-of-00001.parquet"]);
+    }
+
+    #[test]
+    fn split_prefix_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("test_dev-00000-of-00001.parquet"));
+        touch(&root.join("testing-00000-of-00001.parquet"));
+        touch(&root.join("test-00000-of-00001.parquet.incomplete"));
+        let err = find_split_files(root, None, "test").unwrap_err();
+        assert!(matches!(err, DatasetError::NoSplitFiles { .. }), "{err}");
+        touch(&root.join("test-00000-of-00001.parquet"));
+        touch(&root.join("test.parquet"));
+        let files = find_split_files(root, None, "test").unwrap();
+        assert_eq!(names(&files), ["test-00000-of-00001.parquet", "test.parquet"]);
+        let files = find_split_files(root, None, "test_dev").unwrap();
+        assert_eq!(names(&files), ["test_dev-00000-of-00001.parquet"]);
+    }
+
+    #[test]
+    fn split_directory_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("default/train/0001.parquet"));
+        touch(&root.join("default/train/0000.parquet"));
+        touch(&root.join("default/train/notes.txt"));
+        let files = find_split_files(root, Some("default"), "train").unwrap();
+        assert_eq!(names(&files), ["0000.parquet", "0001.parquet"]);
+    }
+
+    #[test]
+    fn missing_dir_and_no_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = dir.path().join("nope");
+        let err = find_split_files(&absent, None, "test").unwrap_err();
+        assert!(matches!(err, DatasetError::MissingDir { ref path } if path == &absent));
+        assert!(err.to_string().contains("nope"));
+
+        let err = find_split_files(dir.path(), Some("cfg"), "val").unwrap_err();
+        match &err {
+            DatasetError::NoSplitFiles { root, split, looked } => {
+                assert_eq!(root, dir.path());
+                assert_eq!(split, "val");
+                assert_eq!(
+                    looked,
+                    &[
+                        dir.path().join("cfg/val-*.parquet"),
+                        dir.path().join("cfg/val/*.parquet"),
+                        dir.path().join("data/val-*.parquet"),
+                        dir.path().join("val-*.parquet"),
+                    ]
+                );
+            }
+            other => panic!("unexpected {other}"),
+        }
+        assert!(err.to_string().contains("cfg/val/*.parquet"));
+
+        let file = dir.path().join("f");
+        touch(&file);
+        let err = find_split_files(&file, None, "test").unwrap_err();
+        assert!(matches!(err, DatasetError::NotADirectory { .. }), "{err}");
+    }
+
+    #[test]
+    fn hub_dir_precedence() {
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(hub_dir_from(os("/c"), os("/h"), os("/x"), os("/home/u")), PathBuf::from("/c"));
+        assert_eq!(hub_dir_from(None, os("/h"), os("/x"), os("/home/u")), PathBuf::from("/h/hub"));
+        assert_eq!(hub_dir_from(os(""), None, os("/x"), os("/home/u")), PathBuf::from("/x/huggingface/hub"));
+        assert_eq!(hub_dir_from(None, None, None, os("/home/u")), PathBuf::from("/home/u/.cache/huggingface/hub"));
+    }
+
+    #[test]
+    fn hf_cache_resolution() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = dir.path();
+        let repo = hub.join("datasets--lmms-lab--DocVQA");
+        assert_eq!(hf_cache_dataset_dir(hub, "lmms-lab/DocVQA", None), None);
+
+        fs::create_dir_all(repo.join("snapshots/aaa111")).unwrap();
+        // One snapshot and no refs: use it.
+        assert_eq!(hf_cache_dataset_dir(hub, "lmms-lab/DocVQA", None), Some(repo.join("snapshots/aaa111")));
+        fs::create_dir_all(repo.join("snapshots/bbb222")).unwrap();
+        // Two snapshots and no refs: ambiguous.
+        assert_eq!(hf_cache_dataset_dir(hub, "lmms-lab/DocVQA", None), None);
+        fs::create_dir_all(repo.join("refs")).unwrap();
+        fs::write(repo.join("refs/main"), "bbb222\n").unwrap();
+        assert_eq!(hf_cache_dataset_dir(hub, "lmms-lab/DocVQA", None), Some(repo.join("snapshots/bbb222")));
+        assert_eq!(hf_cache_dataset_dir(hub, "lmms-lab/DocVQA", Some("aaa111")), Some(repo.join("snapshots/aaa111")));
+        assert_eq!(hf_cache_dataset_dir(hub, "lmms-lab/DocVQA", Some("main")), Some(repo.join("snapshots/bbb222")));
+        assert_eq!(hf_cache_dataset_dir(hub, "lmms-lab/DocVQA", Some("ccc")), None);
+        assert_eq!(hf_cache_dataset_dir(hub, "lmms-lab/DocVQA", Some("../x")), None);
+        assert_eq!(hf_cache_dataset_dir(hub, "other/Repo", None), None);
+    }
+}

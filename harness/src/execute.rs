@@ -1,0 +1,168 @@
+//! The sample loop: each planned task's rows become requests, the runner answers, the task
+//! scores, and the record is stored before the next sample starts.
+//!
+//! A sample that fails (an unreadable image, an engine error) is recorded as failed with its
+//! error and the run goes on; after `max_consecutive_failures` failures in a row the run stops,
+//! keeping everything already recorded.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use smolbench_core::{SampleRecord, SampleStatus};
+use smolbench_runners::device::MemoryProbe;
+use smolbench_runners::MistralRsRunner;
+use smolbench_tasks::{PreparedSample, Task};
+
+use crate::plan::PlannedTask;
+use crate::store::RunStore;
+
+/// How a run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every selected sample has a record.
+    Completed,
+    /// The run stopped early after too many consecutive failures.
+    Aborted {
+        /// Why, in one line.
+        reason: String,
+    },
+}
+
+/// Settings of the loop.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopSettings {
+    /// Stop after this many failed samples in a row.
+    pub max_consecutive_failures: usize,
+    /// A pause after each sample. Only for tests that must interrupt a run midway
+    /// (`SMOLBENCH_TEST_SAMPLE_DELAY_MS`).
+    pub delay_after_sample: Option<Duration>,
+}
+
+fn failed_record(
+    task: &Task,
+    index: usize,
+    sample_id: String,
+    sample: Option<&PreparedSample>,
+    error: String,
+) -> SampleRecord {
+    SampleRecord {
+        task: task.name().to_string(),
+        sample_id,
+        index,
+        status: SampleStatus::Failed,
+        prompt: sample.map(|s| s.request.prompt.clone()).unwrap_or_default(),
+        n_images: sample.map_or(0, |s| s.request.images.len()),
+        references: sample.map(|s| s.references.clone()).unwrap_or_default(),
+        prediction: None,
+        extracted: None,
+        extraction_trace: Vec::new(),
+        metric: task.metric().name.to_string(),
+        score: None,
+        generation: None,
+        memory: None,
+        error: Some(error),
+    }
+}
+
+async fn run_sample(
+    task: &Task,
+    sample: PreparedSample,
+    index: usize,
+    runner: &MistralRsRunner,
+    probe: &MemoryProbe,
+) -> SampleRecord {
+    let watch = probe.start();
+    let result = runner.generate(&sample.request).await;
+    let memory = watch.finish();
+    match result {
+        Ok(generation) => {
+            let scored = task.score(&generation.text, &sample.references);
+            SampleRecord {
+                task: task.name().to_string(),
+                sample_id: sample.id,
+                index,
+                status: SampleStatus::Ok,
+                prompt: sample.request.prompt,
+                n_images: sample.request.images.len(),
+                references: sample.references,
+                prediction: Some(generation.text.clone()),
+                extracted: Some(scored.extracted),
+                extraction_trace: scored.trace,
+                metric: task.metric().name.to_string(),
+                score: Some(scored.score),
+                generation: Some(generation),
+                memory,
+                error: None,
+            }
+        }
+        Err(e) => {
+            let mut record = failed_record(task, index, sample.id.clone(), Some(&sample), e.to_string());
+            record.memory = memory;
+            record
+        }
+    }
+}
+
+fn progress_bar(total: usize) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} samples  {per_sec}  ETA {eta}")
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Runs every planned task, appending records to `store`; returns all records and the outcome.
+pub async fn run_tasks(
+    tasks: &[PlannedTask],
+    runner: &MistralRsRunner,
+    store: &mut RunStore,
+    settings: LoopSettings,
+) -> Result<(Vec<SampleRecord>, Outcome)> {
+    let probe = MemoryProbe::new(runner.compute());
+    let bar = progress_bar(tasks.iter().map(|t| t.selected).sum());
+    let mut records = Vec::new();
+    let mut consecutive_failures = 0;
+    for planned in tasks {
+        let task = &planned.task;
+        bar.set_prefix(task.name().to_string());
+        let rows = planned
+            .table
+            .read_rows(&task.columns().iter().map(String::as_str).collect::<Vec<_>>(), Some(planned.selected))?;
+        for (index, row) in rows.iter().enumerate() {
+            let record = match task.build_sample(row, index) {
+                Ok(sample) => run_sample(task, sample, index, runner, &probe).await,
+                Err(e) => failed_record(task, index, format!("row-{index}"), None, e.to_string()),
+            };
+            store.append(&record)?;
+            bar.inc(1);
+            if record.status == SampleStatus::Failed {
+                consecutive_failures += 1;
+                let error = record.error.clone().unwrap_or_default();
+                tracing::warn!(task = task.name(), sample = %record.sample_id, "sample failed: {error}");
+                records.push(record);
+                if consecutive_failures >= settings.max_consecutive_failures {
+                    bar.abandon();
+                    return Ok((
+                        records,
+                        Outcome::Aborted {
+                            reason: format!(
+                                "stopped after {consecutive_failures} consecutive failed samples; last error: {error}"
+                            ),
+                        },
+                    ));
+                }
+            } else {
+                consecutive_failures = 0;
+                records.push(record);
+            }
+            if let Some(delay) = settings.delay_after_sample {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok((records, Outcome::Completed))
+}

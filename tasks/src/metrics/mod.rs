@@ -1,0 +1,211 @@
+//! Metrics: one file per metric, and the registry that finds them by name.
+//!
+//! A [`Metric`] scores one extracted prediction against a sample's references. Every metric
+//! reproduces a reference implementation exactly; where the references disagree, the
+//! [`MetricProfile`] picks which one (`benchmarks.md` §0.2 recommends naming them). Each metric
+//! file tests itself against the vectors in `shared/data/metric-vectors/`, row by row.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TaskError;
+
+mod anls;
+mod ocrbench;
+mod relaxed_accuracy;
+#[cfg(test)]
+pub(crate) mod vectors;
+mod vqa_accuracy;
+mod vqa_normalise;
+mod vqa_tables;
+
+pub use anls::{anls, levenshtein, AnlsProfile};
+pub use ocrbench::{ocrbench_match, OcrBenchProfile};
+pub use relaxed_accuracy::{relaxed_accuracy, relaxed_correctness};
+pub use vqa_accuracy::vqa_accuracy;
+pub use vqa_normalise::{normalise_vqa_answer, VqaNormaliser};
+
+/// Which reference implementation a score reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MetricProfile {
+    /// The benchmark authors' own evaluation script.
+    #[serde(rename = "official")]
+    Official,
+    /// lmms-eval (HEAD at the time of writing, 75571cfe).
+    #[serde(rename = "lmms-eval")]
+    LmmsEval,
+    /// VLMEvalKit (e8e78f05).
+    #[serde(rename = "vlmevalkit")]
+    VlmEvalKit,
+}
+
+impl MetricProfile {
+    /// Every profile, in the order they are listed to users.
+    pub const ALL: [MetricProfile; 3] = [
+        MetricProfile::Official,
+        MetricProfile::LmmsEval,
+        MetricProfile::VlmEvalKit,
+    ];
+
+    /// The profile's name in task files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricProfile::Official => "official",
+            MetricProfile::LmmsEval => "lmms-eval",
+            MetricProfile::VlmEvalKit => "vlmevalkit",
+        }
+    }
+}
+
+impl fmt::Display for MetricProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for MetricProfile {
+    type Err = TaskError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MetricProfile::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                TaskError::unknown(
+                    "metric profile",
+                    s,
+                    MetricProfile::ALL.iter().map(|p| p.name()),
+                )
+            })
+    }
+}
+
+impl From<MetricProfile> for AnlsProfile {
+    fn from(profile: MetricProfile) -> Self {
+        match profile {
+            MetricProfile::Official => AnlsProfile::Official,
+            MetricProfile::LmmsEval => AnlsProfile::LmmsEval,
+            MetricProfile::VlmEvalKit => AnlsProfile::VlmEvalKit,
+        }
+    }
+}
+
+/// How per-sample scores combine into the task's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Aggregation {
+    /// The arithmetic mean over scored samples.
+    Mean,
+}
+
+/// A per-sample metric, registered by name in [`METRICS`].
+#[derive(Debug)]
+pub struct Metric {
+    /// The name task files use, e.g. `anls`.
+    pub name: &'static str,
+    /// One sentence on what it measures and where it comes from.
+    pub description: &'static str,
+    /// Whether a larger score is better.
+    pub higher_is_better: bool,
+    /// How sample scores combine.
+    pub aggregation: Aggregation,
+    score: fn(&str, &[String], MetricProfile) -> f64,
+}
+
+impl Metric {
+    /// Scores an (already extracted) prediction against the references, as `profile` would.
+    pub fn score(&self, prediction: &str, references: &[String], profile: MetricProfile) -> f64 {
+        (self.score)(prediction, references, profile)
+    }
+}
+
+/// Every metric task files can name.
+pub static METRICS: &[Metric] = &[
+    Metric {
+        name: "anls",
+        description: "Average normalised Levenshtein similarity with the 0.5 threshold \
+                      (DocVQA, InfographicVQA; benchmarks.md §1).",
+        higher_is_better: true,
+        aggregation: Aggregation::Mean,
+        score: |prediction, references, profile| anls(prediction, references, profile.into()),
+    },
+    Metric {
+        name: "vqa_accuracy",
+        description: "VQA accuracy: min(1, matching other human answers / 3), leave-one-out \
+                      over the answers, after the profile's answer normaliser (TextVQA; §2).",
+        higher_is_better: true,
+        aggregation: Aggregation::Mean,
+        score: vqa_accuracy,
+    },
+    Metric {
+        name: "relaxed_accuracy",
+        description: "ChartQA relaxed accuracy: numbers within 5 % of the target, other \
+                      answers equal ignoring case; the same in every profile (§3).",
+        higher_is_better: true,
+        aggregation: Aggregation::Mean,
+        score: |prediction, references, _| relaxed_accuracy(prediction, references),
+    },
+];
+
+/// The metric called `name`, or an error suggesting the nearest known name.
+pub fn metric(name: &str) -> Result<&'static Metric, TaskError> {
+    METRICS
+        .iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| TaskError::unknown("metric", name, METRICS.iter().map(|m| m.name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_and_suggestion() {
+        let anls = metric("anls").expect("anls is registered");
+        assert!(anls.higher_is_better);
+        assert_eq!(anls.score("a", &["a".into()], MetricProfile::Official), 1.0);
+        let err = metric("anl").expect_err("anl is not a metric").to_string();
+        assert!(err.contains("did you mean `anls`?"), "{err}");
+        let err = metric("bleu")
+            .expect_err("bleu is not a metric")
+            .to_string();
+        assert!(!err.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn metric_names_are_unique() {
+        for (i, m) in METRICS.iter().enumerate() {
+            assert!(
+                METRICS[i + 1..].iter().all(|o| o.name != m.name),
+                "{}",
+                m.name
+            );
+        }
+        assert_eq!(
+            metric("vqa_accuracy").map(|m| m.name).ok(),
+            Some("vqa_accuracy")
+        );
+        assert_eq!(
+            metric("relaxed_accuracy").map(|m| m.name).ok(),
+            Some("relaxed_accuracy")
+        );
+    }
+
+    #[test]
+    fn profile_names_round_trip() {
+        for profile in MetricProfile::ALL {
+            assert_eq!(profile.name().parse::<MetricProfile>().ok(), Some(profile));
+            let json = serde_json::to_string(&profile).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", profile.name()));
+        }
+        let err = "lmms_eval"
+            .parse::<MetricProfile>()
+            .expect_err("not a name");
+        assert!(
+            err.to_string().contains("did you mean `lmms-eval`?"),
+            "{err}"
+        );
+    }
+}

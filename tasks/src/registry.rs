@@ -1,0 +1,108 @@
+//! The built-in tasks and suites.
+//!
+//! Task definitions live in `tasks/defs/<name>/task.toml` and are embedded in the binary, so a
+//! run never depends on the working directory. Adding a task means adding its folder and one line
+//! to [`BUILTIN_TASKS`].
+
+use crate::error::TaskError;
+use crate::task::Task;
+use crate::taskdef::TaskDef;
+
+/// A task definition compiled into the binary.
+struct BuiltinTask {
+    name: &'static str,
+    /// Where the file lives in the repository, for error messages.
+    origin: &'static str,
+    toml: &'static str,
+}
+
+/// Every built-in task, in listing order.
+static BUILTIN_TASKS: &[BuiltinTask] = &[BuiltinTask {
+    name: "docvqa",
+    origin: "tasks/defs/docvqa/task.toml (built in)",
+    toml: include_str!("../defs/docvqa/task.toml"),
+}];
+
+/// A named group of tasks run together.
+struct Suite {
+    name: &'static str,
+    tasks: &'static [&'static str],
+    /// Why the suite cannot run yet, if it cannot.
+    unavailable: Option<&'static str>,
+}
+
+/// Every suite, in listing order.
+static SUITES: &[Suite] = &[
+    Suite {
+        name: "image",
+        tasks: &["docvqa"],
+        unavailable: None,
+    },
+    Suite {
+        name: "video",
+        tasks: &[],
+        unavailable: Some(
+            "video tasks (Video-MME, MLVU, MVBench) are not implemented yet; run the `image` suite",
+        ),
+    },
+];
+
+/// The names of the built-in tasks, in listing order.
+pub fn builtin_task_names() -> Vec<&'static str> {
+    BUILTIN_TASKS.iter().map(|t| t.name).collect()
+}
+
+/// The built-in task called `name`, or an error suggesting the nearest known name.
+pub fn builtin_task(name: &str) -> Result<Task, TaskError> {
+    let builtin = BUILTIN_TASKS
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| TaskError::unknown("task", name, builtin_task_names()))?;
+    Task::new(TaskDef::from_toml_str(builtin.toml, builtin.origin)?)
+}
+
+/// The names of the suites, in listing order.
+pub fn suite_names() -> Vec<&'static str> {
+    SUITES.iter().map(|s| s.name).collect()
+}
+
+/// The task names of suite `name`; an error for unknown suites and for those not yet available.
+pub fn suite(name: &str) -> Result<Vec<&'static str>, TaskError> {
+    let suite = SUITES
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| TaskError::unknown("suite", name, suite_names()))?;
+    match suite.unavailable {
+        Some(reason) => Err(TaskError::SuiteUnavailable {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        }),
+        None => Ok(suite.tasks.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_task_loads_under_its_own_name() {
+        for name in builtin_task_names() {
+            let task = builtin_task(name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(task.name(), name);
+        }
+    }
+
+    #[test]
+    fn every_suite_task_is_builtin() {
+        for suite in SUITES {
+            for task in suite.tasks {
+                assert!(
+                    builtin_task_names().contains(task),
+                    "{}: {task}",
+                    suite.name
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! `task.toml`: the declarative definition of a task, as written in `tasks/defs/<name>/`.
+//!
+//! A definition names the data (Hugging Face repo, config, split), the columns to read, the
+//! prompt template, the token budget and how to score (extraction steps, metric, profile). Keys
+//! are kebab-case; unknown keys are errors, so a typo never silently changes a benchmark.
+//! Loading validates names and placeholders and reports problems as one line naming the file and
+//! the key, e.g. ``task config defs/x/task.toml: missing key `scoring.metric` ``.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TaskError;
+use crate::extract::extractor;
+use crate::metrics::{metric, MetricProfile};
+use crate::template::Template;
+
+/// A whole task definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TaskDef {
+    /// The task's name, e.g. `docvqa` (lower-case letters, digits, `-` and `_`).
+    pub name: String,
+    /// Bumped whenever the prompt, extraction or metric changes; stored in every record.
+    pub version: u32,
+    /// One line for listings.
+    pub description: String,
+    /// Where the data comes from.
+    pub dataset: DatasetDef,
+    /// Which columns hold what.
+    pub columns: ColumnsDef,
+    /// How a row becomes a prompt.
+    pub prompt: PromptDef,
+    /// Generation settings.
+    pub generation: GenerationDef,
+    /// How a generation is scored.
+    pub scoring: ScoringDef,
+}
+
+/// `[dataset]`: a split of a Hugging Face data set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DatasetDef {
+    /// The repo id, e.g. `lmms-lab/DocVQA`.
+    pub repo_id: String,
+    /// The config (subset) name; `default` where the data set has only one.
+    pub config: String,
+    /// The split, e.g. `validation`.
+    pub split: String,
+    /// A commit or tag to pin; absent means the default branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+/// `[columns]`: the roles of the data set's columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ColumnsDef {
+    /// The sample id column (text or integer).
+    pub id: String,
+    /// The question column.
+    pub question: String,
+    /// The reference answers (a list of strings, or one string).
+    pub answers: String,
+    /// Image columns, in the order the images precede the prompt.
+    pub images: Vec<String>,
+}
+
+/// `[prompt]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PromptDef {
+    /// The user turn's text; `{column}` is replaced by that column's value, `{{`/`}}` are literal
+    /// braces.
+    pub template: String,
+}
+
+/// `[generation]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GenerationDef {
+    /// The most tokens the model may generate (greedy decoding always).
+    pub max_new_tokens: usize,
+}
+
+/// `[scoring]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ScoringDef {
+    /// A metric name from the registry, e.g. `anls`.
+    pub metric: String,
+    /// Extraction step names, applied in order to the raw generation.
+    pub extraction: Vec<String>,
+    /// Which reference implementation the score reproduces.
+    pub profile: MetricProfile,
+}
+
+impl TaskDef {
+    /// Parses and validates a definition; `origin` (a path, usually) names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<TaskDef, TaskError> {
+        let config = |message: String| TaskError::Config {
+            origin: origin.to_string(),
+            message,
+        };
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| config(syntax_message(text, &e)))?;
+        let def: TaskDef = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| config(schema_message(&e)))?;
+        def.validate().map_err(config)?;
+        Ok(def)
+    }
+
+    /// Reads, parses and validates a definition file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<TaskDef, TaskError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| TaskError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        TaskDef::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// The definition as JSON (kebab-case keys), for `run.json`'s task record.
+    pub fn to_json(&self) -> serde_json::Value {
+        // A struct of strings, integers and lists always serialises.
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Checks everything serde cannot: names, ranges, the template, registry names.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty()
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !name_ok {
+            return Err(format!(
+                "key `name`: `{}` must be non-empty lower-case letters, digits, `-` or `_`",
+                self.name
+            ));
+        }
+        for (key, value) in [
+            ("dataset.repo-id", &self.dataset.repo_id),
+            ("dataset.config", &self.dataset.config),
+            ("dataset.split", &self.dataset.split),
+            ("columns.id", &self.columns.id),
+            ("columns.question", &self.columns.question),
+            ("columns.answers", &self.columns.answers),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("key `{key}` must not be empty"));
+            }
+        }
+        if self.columns.images.iter().any(|c| c.trim().is_empty()) {
+            return Err("key `columns.images`: column names must not be empty".into());
+        }
+        if self.generation.max_new_tokens == 0 {
+            return Err("key `generation.max-new-tokens` must be at least 1".into());
+        }
+        let template = Template::parse(&self.prompt.template)
+            .map_err(|e| format!("key `prompt.template`: {e}"))?;
+        for name in template.placeholders() {
+            if name == self.columns.answers {
+                return Err(format!(
+                    "key `prompt.template`: placeholder `{{{name}}}` is the answers column; \
+                     the prompt would leak the references"
+                ));
+            }
+            if self.columns.images.iter().any(|c| c == name) {
+                return Err(format!(
+                    "key `prompt.template`: placeholder `{{{name}}}` is an image column; images \
+                     are sent before the text, not rendered into it"
+                ));
+            }
+        }
+        metric(&self.scoring.metric).map_err(|e| format!("key `scoring.metric`: {e}"))?;
+        for step in &self.scoring.extraction {
+            extractor(step).map_err(|e| format!("key `scoring.extraction`: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// One line for a TOML syntax error: the position and toml's message.
+fn syntax_message(text: &str, err: &toml::de::Error) -> String {
+    let message = one_line(err.message());
+    match err.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("invalid TOML at line {line}, column {column}: {message}")
+        }
+        None => format!("invalid TOML: {message}"),
+    }
+}
+
+/// One line for a schema error, naming the key as `section.key`.
+///
+/// Deserialising from a `toml::Value` leaves no spans, so toml's message ends with a line
+/// ``in `section` `` (or ``in `section.key` ``) naming where the error happened.
+fn schema_message(err: &toml::de::Error) -> String {
+    let full = err.to_string();
+    let mut lines = full.lines().filter(|l| !l.trim().is_empty());
+    let message = lines.next().unwrap_or("").trim().to_string();
+    let path = lines
+        .find_map(|l| l.trim().strip_prefix("in `")?.strip_suffix('`'))
+        .unwrap_or("");
+    let qualify = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        if let Some((key, _)) = rest.split_once('`') {
+            return format!("missing key `{}`", qualify(key));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((key, expected)) = rest.split_once('`') {
+            let expected = expected.trim_start_matches(',').trim();
+            return format!("unknown key `{}` ({expected})", qualify(key));
+        }
+    }
+    if path.is_empty() {
+        message
+    } else {
+        format!("key `{path}`: {message}")
+    }
+}
+
+/// Joins a possibly multi-line message into one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
