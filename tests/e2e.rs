@@ -258,3 +258,68 @@ fn help_lists_the_subcommands() {
         assert!(text.contains(sub), "{text}");
     }
 }
+
+#[test]
+fn rescore_recomputes_stored_scores() {
+    let sb = Sandbox::new();
+    let run_dir = sb.path("run");
+    let out =
+        sb.bench(&["run", "--task", "docvqa", "--model", "tiny", "--limit", "4", "--out", run_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Plant a prediction that matches its reference, with a wrong stored score: rescoring must
+    // compute 1.0 from the prediction, not copy the stored number.
+    let mut records = read_records(&run_dir);
+    let answer = records[1].references[0].clone();
+    records[1].prediction = Some(format!("  {answer} "));
+    records[1].score = Some(0.25);
+    let text: String = records.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect();
+    std::fs::write(run_dir.join("samples.jsonl"), text).unwrap();
+
+    let out = sb.bench(&["rescore", run_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 of 4 samples scored differently"), "{stdout}");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.stored-profile.json")).unwrap()).unwrap();
+    let expected =
+        records.iter().enumerate().map(|(i, r)| if i == 1 { 1.0 } else { r.score.unwrap() }).sum::<f64>() / 4.0;
+    assert!((summary["tasks"][0]["score"].as_f64().unwrap() - expected).abs() < 1e-12);
+
+    let out = sb.bench(&["rescore", run_dir.to_str().unwrap(), "--metric-profile", "vlmevalkit"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(run_dir.join("summary.vlmevalkit.json").is_file());
+    let out = sb.bench(&["rescore", run_dir.to_str().unwrap(), "--metric-profile", "vlmevalkitt"]);
+    assert!(single_error_line(&out).contains("vlmevalkit"));
+}
+
+#[test]
+fn absent_data_is_skipped_never_scored_and_strict_fails() {
+    let sb = Sandbox::new();
+    let empty = sb.path("empty-data");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = sb.bench(&["run", "--suite", "image", "--model", "tiny", "--data-dir", empty.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let line = single_error_line(&out);
+    assert!(line.contains("no task has its data present locally"), "{line}");
+    assert!(line.contains(empty.to_str().unwrap()), "{line}");
+    let out =
+        sb.bench(&["run", "--suite", "image", "--model", "tiny", "--data-dir", empty.to_str().unwrap(), "--strict"]);
+    assert!(single_error_line(&out).contains("(--strict)"));
+}
+
+#[test]
+fn tasks_lists_local_data() {
+    let sb = Sandbox::new();
+    let fixtures = sb.path("fixtures");
+    assert!(sb.bench(&["fixtures", "--out", fixtures.to_str().unwrap()]).status.success());
+    let data = fixtures.join("data");
+    let out = sb.bench(&["tasks", "--data-dir", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("docvqa")).expect("docvqa listed");
+    assert!(line.contains("24 rows in"), "{line}");
+    let out = sb.bench(&["tasks"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.lines().find(|l| l.starts_with("docvqa")).unwrap().ends_with("absent"), "{stdout}");
+}

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
-use smolbench_core::FileHash;
-use smolbench_datasets::{find_split_files, hf_cache_dataset_dir, ParquetTable};
+use smolbench_core::{FileHash, SkippedTask};
+use smolbench_datasets::{find_split_files, hf_cache_dataset_dir, DatasetError, ParquetTable};
 use smolbench_runners::model::{prepare_model_dir, resolve_model, PreparedModel, ResolvedModel};
 use smolbench_tasks::Task;
 
@@ -48,6 +48,23 @@ pub struct PlannedTask {
     pub selected: usize,
 }
 
+/// What `bench run` asked for.
+#[derive(Debug)]
+pub struct PlanRequest<'a> {
+    /// The model alias or directory.
+    pub model_name: &'a str,
+    /// An explicit model directory.
+    pub model_path: Option<&'a Path>,
+    /// `--data-dir`.
+    pub data_dir: Option<&'a Path>,
+    /// `--limit`.
+    pub limit: Option<usize>,
+    /// Where the tiny model and synthetic data live.
+    pub fixtures_root: &'a Path,
+    /// Fail instead of skipping a task whose data is absent.
+    pub strict: bool,
+}
+
 /// A checked run.
 #[derive(Debug)]
 pub struct RunPlan {
@@ -57,63 +74,97 @@ pub struct RunPlan {
     pub prepared: PreparedModel,
     /// The tasks, in order.
     pub tasks: Vec<PlannedTask>,
+    /// Tasks skipped because their data is absent.
+    pub skipped: Vec<SkippedTask>,
     /// Where the data comes from.
     pub data_source: DataSource,
 }
 
-/// Locates the directory holding `repo_id`'s parquet files.
-fn task_data_dir(task: &Task, source: &DataSource) -> Result<PathBuf> {
+/// A task's data: found (directory and shard files), or absent with the reason.
+enum Located {
+    Found(PathBuf, Vec<PathBuf>),
+    Missing(String),
+}
+
+/// Finds a task's parquet shards. Absent data is [`Located::Missing`]; data that is present but
+/// unusable (a corrupt file) is an error.
+fn locate_task_data(task: &Task, source: &DataSource) -> Result<Located> {
     let dataset = &task.def().dataset;
-    match source {
-        DataSource::Synthetic(root) => Ok(synthetic_data_dir(root, &dataset.repo_id)),
+    let dir = match source {
+        DataSource::Synthetic(root) => synthetic_data_dir(root, &dataset.repo_id),
         DataSource::Dir(dir) => {
             let nested = dir.join(&dataset.repo_id);
-            Ok(if nested.is_dir() { nested } else { dir.clone() })
+            if nested.is_dir() {
+                nested
+            } else {
+                dir.clone()
+            }
         }
-        DataSource::HfCache(hub) => hf_cache_dataset_dir(hub, &dataset.repo_id, dataset.revision.as_deref()).with_context(|| {
-            format!(
-                "data set {} for task {} is not available locally: looked in {}; download it where a network exists or pass --data-dir DIR holding {}/{}/{}-*.parquet",
-                dataset.repo_id,
-                task.name(),
-                hub.join(format!("datasets--{}", dataset.repo_id.replace('/', "--"))).join("snapshots").display(),
-                dataset.repo_id,
-                dataset.config,
-                dataset.split
-            )
-        }),
+        DataSource::HfCache(hub) => match hf_cache_dataset_dir(hub, &dataset.repo_id, dataset.revision.as_deref()) {
+            Some(dir) => dir,
+            None => {
+                return Ok(Located::Missing(format!(
+                    "data set {} is not in the Hugging Face cache (looked in {}); download it where a network exists or pass --data-dir DIR holding {}/{}/{}-*.parquet",
+                    dataset.repo_id,
+                    hub.join(format!("datasets--{}", dataset.repo_id.replace('/', "--"))).join("snapshots").display(),
+                    dataset.repo_id,
+                    dataset.config,
+                    dataset.split
+                )))
+            }
+        },
+    };
+    match find_split_files(&dir, Some(&dataset.config), &dataset.split) {
+        Ok(files) => Ok(Located::Found(dir, files)),
+        Err(
+            e @ (DatasetError::MissingDir { .. }
+            | DatasetError::NoSplitFiles { .. }
+            | DatasetError::NotADirectory { .. }),
+        ) => Ok(Located::Missing(format!("data set {}: {e}", dataset.repo_id))),
+        Err(e) => Err(e.into()),
     }
 }
 
-/// Checks and prepares everything a run needs.
-pub fn plan_run(
-    model_name: &str,
-    model_path: Option<&Path>,
-    tasks: Vec<Task>,
-    data_dir: Option<&Path>,
-    limit: Option<usize>,
-    fixtures_root: &Path,
-) -> Result<RunPlan> {
+/// Checks and prepares everything a run needs. A task whose data is absent is skipped with the
+/// reason (an error with `strict`); it is never scored as zero.
+pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> {
     let hub = smolbench_core::hf_hub_dir();
-    let model = resolve_model(model_name, model_path, &hub, fixtures_root)?;
-    let data_source = match data_dir {
+    let model = resolve_model(request.model_name, request.model_path, &hub, request.fixtures_root)?;
+    let data_source = match request.data_dir {
         Some(dir) => DataSource::Dir(dir.to_path_buf()),
-        None if model.repo_id.is_none() && model_path.is_none() && model_name.eq_ignore_ascii_case("tiny") => {
-            ensure_fixtures(fixtures_root)?;
-            DataSource::Synthetic(fixtures_root.to_path_buf())
+        None if model.repo_id.is_none()
+            && request.model_path.is_none()
+            && request.model_name.eq_ignore_ascii_case("tiny") =>
+        {
+            ensure_fixtures(request.fixtures_root)?;
+            DataSource::Synthetic(request.fixtures_root.to_path_buf())
         }
         None => DataSource::HfCache(hub),
     };
     let prepared = prepare_model_dir(&model.dir, &smolbench_core::smolbench_home().join("prepared"))?;
     let mut planned = Vec::new();
+    let mut skipped = Vec::new();
     for task in tasks {
-        let data_dir = task_data_dir(&task, &data_source)?;
-        let dataset = &task.def().dataset;
-        let files = find_split_files(&data_dir, Some(&dataset.config), &dataset.split)?;
-        let table = ParquetTable::open(files)?;
-        let selected = limit.map_or(table.num_rows(), |l| l.min(table.num_rows()));
-        planned.push(PlannedTask { task, data_dir, table, selected });
+        match locate_task_data(&task, &data_source)? {
+            Located::Found(data_dir, files) => {
+                let table = ParquetTable::open(files)?;
+                let selected = request.limit.map_or(table.num_rows(), |l| l.min(table.num_rows()));
+                planned.push(PlannedTask { task, data_dir, table, selected });
+            }
+            Located::Missing(reason) if request.strict => anyhow::bail!("task {}: {reason} (--strict)", task.name()),
+            Located::Missing(reason) => {
+                tracing::warn!("skipping task {}: {reason}", task.name());
+                skipped.push(SkippedTask { name: task.name().to_string(), reason });
+            }
+        }
     }
-    Ok(RunPlan { model, prepared, tasks: planned, data_source })
+    if planned.is_empty() {
+        anyhow::bail!(
+            "no task has its data present locally: {}",
+            skipped.iter().map(|s| format!("{}: {}", s.name, s.reason)).collect::<Vec<_>>().join("; ")
+        );
+    }
+    Ok(RunPlan { model, prepared, tasks: planned, skipped, data_source })
 }
 
 /// SHA-256 of every regular file directly in `dir` (following symlinks), sorted by name.

@@ -72,3 +72,30 @@ impl RunStore {
         write_json_file(&self.dir.join(SUMMARY_FILE), summary)
     }
 }
+
+/// Reads every complete record of a run's `samples.jsonl`. A last line cut short by a crash is
+/// skipped; a damaged line elsewhere is an error naming the file and line.
+pub fn read_samples(dir: &Path) -> Result<Vec<SampleRecord>> {
+    let path = dir.join(SAMPLES_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut records = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(record) => records.push(record),
+            Err(_) if i == lines.len() - 1 => tracing::warn!("{}: ignoring an incomplete last line", path.display()),
+            Err(e) => anyhow::bail!("{}: line {} is not a sample record ({e})", path.display(), i + 1),
+        }
+    }
+    Ok(records)
+}
+
+/// Reads a run's `run.json`.
+pub fn read_manifest(dir: &Path) -> Result<RunManifest> {
+    let path = dir.join(RUN_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a SmolBench run manifest", path.display()))
+}

@@ -21,7 +21,7 @@ mod paths;
 mod record;
 
 pub use generation::{EncodedImage, FinishReason, Generation, GenerationRequest};
-pub use manifest::{DeviceFingerprint, FileHash, GpuInfo, ModelRecord, RunManifest, TaskRecord};
+pub use manifest::{DeviceFingerprint, FileHash, GpuInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord};
 pub use paths::{hf_hub_dir, smolbench_home};
 pub use record::{ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus};
 

@@ -83,6 +83,15 @@ pub struct TaskRecord {
     pub selected_samples: usize,
 }
 
+/// A task that was asked for but not run, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SkippedTask {
+    /// The task.
+    pub name: String,
+    /// Why it was skipped, naming the path that was looked at.
+    pub reason: String,
+}
+
 /// `run.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunManifest {
@@ -100,6 +109,9 @@ pub struct RunManifest {
     pub model: ModelRecord,
     /// The tasks, in run order.
     pub tasks: Vec<TaskRecord>,
+    /// Tasks asked for whose data is not present locally (never scored as zero).
+    #[serde(default)]
+    pub skipped_tasks: Vec<SkippedTask>,
     /// SmolBench's own version.
     pub smolbench_version: String,
     /// The git commit of the SmolBench checkout that ran, when known.

@@ -3,7 +3,9 @@
 mod fetch;
 mod fixtures;
 mod models;
+mod rescore;
 mod run;
+mod tasks;
 
 use std::process::ExitCode;
 
@@ -47,6 +49,10 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     /// List the model aliases and whether each is present locally.
     Models,
+    /// List the built-in tasks and whether their data is present locally.
+    Tasks(tasks::TasksArgs),
+    /// Recompute a run's scores from its stored predictions, without a model.
+    Rescore(rescore::RescoreArgs),
 }
 
 /// Runs a subcommand.
@@ -56,5 +62,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Fixtures(args) => fixtures::run(args),
         Command::Fetch(args) => fetch::run(args).await,
         Command::Models => models::run(),
+        Command::Tasks(args) => tasks::run(args),
+        Command::Rescore(args) => rescore::run(args),
     }
 }

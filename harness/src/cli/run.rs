@@ -13,7 +13,7 @@ use smolbench_tasks::{builtin_task, suite, Task};
 
 use crate::execute::{run_tasks, LoopSettings, Outcome};
 use crate::fixtures::default_fixtures_root;
-use crate::plan::{hash_dir_files, hash_file, plan_run, RunPlan};
+use crate::plan::{hash_dir_files, hash_file, plan_run, PlanRequest, RunPlan};
 use crate::store::RunStore;
 
 /// Arguments of `bench run`.
@@ -45,6 +45,9 @@ pub struct RunArgs {
     /// Stop the run after this many failed samples in a row.
     #[arg(long, default_value_t = 5, value_name = "N")]
     max_consecutive_failures: usize,
+    /// Fail when a task's data set is absent instead of skipping the task.
+    #[arg(long)]
+    strict: bool,
     /// Run on the CPU even in a CUDA build.
     #[arg(long)]
     cpu: bool,
@@ -100,6 +103,7 @@ fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &s
             tokens_per_image: plan.prepared.tokens_per_image,
         },
         tasks,
+        skipped_tasks: plan.skipped.clone(),
         smolbench_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: option_env!("SMOLBENCH_GIT_COMMIT").map(str::to_string),
         device: fingerprint(runner.compute()),
@@ -112,8 +116,15 @@ fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &s
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let tasks = selected_tasks(&args)?;
     let fixtures_root = args.fixtures.clone().unwrap_or_else(default_fixtures_root);
-    let plan =
-        plan_run(&args.model, args.model_path.as_deref(), tasks, args.data_dir.as_deref(), args.limit, &fixtures_root)?;
+    let request = PlanRequest {
+        model_name: &args.model,
+        model_path: args.model_path.as_deref(),
+        data_dir: args.data_dir.as_deref(),
+        limit: args.limit,
+        fixtures_root: &fixtures_root,
+        strict: args.strict,
+    };
+    let plan = plan_run(&request, tasks)?;
     for change in &plan.prepared.changes {
         tracing::info!("prepare: {change}");
     }
@@ -145,6 +156,9 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let summary = smolbench_reports::summarise_run(&run_id, &records);
     store.finish(&summary).context("writing summary.json")?;
     println!("{}", smolbench_reports::render_table(&summary));
+    for skipped in &plan.skipped {
+        println!("skipped {}: {}", skipped.name, skipped.reason);
+    }
     match outcome {
         Outcome::Completed => Ok(ExitCode::SUCCESS),
         Outcome::Aborted { reason } => {
