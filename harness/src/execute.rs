@@ -17,6 +17,9 @@ use smolbench_tasks::{PreparedSample, Task};
 use crate::plan::PlannedTask;
 use crate::store::RunStore;
 
+/// Rows read from parquet at a time.
+const ROW_BATCH: usize = 16;
+
 /// How a run ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -128,38 +131,38 @@ pub async fn run_tasks(
     for planned in tasks {
         let task = &planned.task;
         bar.set_prefix(task.name().to_string());
-        let rows = planned
-            .table
-            .read_rows(&task.columns().iter().map(String::as_str).collect::<Vec<_>>(), Some(planned.selected))?;
-        for (index, row) in rows.iter().enumerate() {
-            let record = match task.build_sample(row, index) {
-                Ok(sample) => run_sample(task, sample, index, runner, &probe).await,
-                Err(e) => failed_record(task, index, format!("row-{index}"), None, e.to_string()),
-            };
-            store.append(&record)?;
-            bar.inc(1);
-            if record.status == SampleStatus::Failed {
-                consecutive_failures += 1;
-                let error = record.error.clone().unwrap_or_default();
-                tracing::warn!(task = task.name(), sample = %record.sample_id, "sample failed: {error}");
-                records.push(record);
-                if consecutive_failures >= settings.max_consecutive_failures {
-                    bar.abandon();
-                    return Ok((
-                        records,
-                        Outcome::Aborted {
-                            reason: format!(
-                                "stopped after {consecutive_failures} consecutive failed samples; last error: {error}"
-                            ),
-                        },
-                    ));
+        let columns: Vec<String> = task.columns();
+        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+        // Rows are read a batch at a time, so memory stays flat however large the split.
+        for batch_start in (0..planned.selected).step_by(ROW_BATCH) {
+            let batch_end = (batch_start + ROW_BATCH).min(planned.selected);
+            let rows = planned.table.read_rows_at(&columns, batch_start..batch_end)?;
+            for (index, row) in (batch_start..).zip(rows.iter()) {
+                let record = match task.build_sample(row, index) {
+                    Ok(sample) => run_sample(task, sample, index, runner, &probe).await,
+                    Err(e) => failed_record(task, index, format!("row-{index}"), None, e.to_string()),
+                };
+                store.append(&record)?;
+                bar.inc(1);
+                if record.status == SampleStatus::Failed {
+                    consecutive_failures += 1;
+                    let error = record.error.clone().unwrap_or_default();
+                    tracing::warn!(task = task.name(), sample = %record.sample_id, "sample failed: {error}");
+                    records.push(record);
+                    if consecutive_failures >= settings.max_consecutive_failures {
+                        bar.abandon();
+                        let reason = format!(
+                            "stopped after {consecutive_failures} consecutive failed samples; last error: {error}"
+                        );
+                        return Ok((records, Outcome::Aborted { reason }));
+                    }
+                } else {
+                    consecutive_failures = 0;
+                    records.push(record);
                 }
-            } else {
-                consecutive_failures = 0;
-                records.push(record);
-            }
-            if let Some(delay) = settings.delay_after_sample {
-                tokio::time::sleep(delay).await;
+                if let Some(delay) = settings.delay_after_sample {
+                    tokio::time::sleep(delay).await;
+                }
             }
         }
     }
