@@ -92,27 +92,7 @@ pub enum RunnerError {
     EngineDead(String),
 }
 
-/// Formats ", did you mean `x`?" for the candidate closest to `name`, or an empty string when
-/// nothing is close (edit distance over a third of the name).
+/// Formats ", did you mean `x`?" for the candidate closest to `name`, or an empty string.
 pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
-    let name = name.to_ascii_lowercase();
-    candidates
-        .map(|c| (edit_distance(&name, c), c))
-        .filter(|(d, _)| *d <= name.chars().count().div_ceil(3).max(1))
-        .min()
-        .map(|(_, c)| format!(", did you mean `{c}`?"))
-        .unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    smolbench_core::did_you_mean(name, candidates).map(|c| format!(", did you mean `{c}`?")).unwrap_or_default()
 }

@@ -57,31 +57,21 @@ pub enum TaskError {
 }
 
 fn suggestion_text(suggestion: &Option<String>) -> String {
-    suggestion
-        .as_ref()
-        .map(|s| format!("; did you mean `{s}`?"))
-        .unwrap_or_default()
+    suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
 }
 
 fn id_text(id: &Option<String>) -> String {
-    id.as_ref()
-        .map(|id| format!(" (id `{id}`)"))
-        .unwrap_or_default()
+    id.as_ref().map(|id| format!(" (id `{id}`)")).unwrap_or_default()
 }
 
 impl TaskError {
     /// An [`TaskError::UnknownName`] with a suggestion drawn from `known`.
-    pub(crate) fn unknown<'a>(
-        kind: &'static str,
-        name: &str,
-        known: impl IntoIterator<Item = &'a str>,
-    ) -> Self {
+    pub(crate) fn unknown<'a>(kind: &'static str, name: &str, known: impl IntoIterator<Item = &'a str>) -> Self {
         let known: Vec<String> = known.into_iter().map(str::to_string).collect();
         TaskError::UnknownName {
             kind,
             name: name.to_string(),
-            suggestion: crate::suggest::did_you_mean(name, known.iter().map(String::as_str))
-                .map(str::to_string),
+            suggestion: smolbench_core::did_you_mean(name, known.iter().map(String::as_str)).map(str::to_string),
             known,
         }
     }

@@ -40,7 +40,6 @@ mod extract;
 pub mod metrics;
 pub mod pycompat;
 mod registry;
-mod suggest;
 mod task;
 mod taskdef;
 mod template;

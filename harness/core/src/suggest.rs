@@ -3,10 +3,7 @@
 /// The known name nearest to `name` (case-insensitive edit distance, a swap of neighbours counting
 /// as one edit), if it is close enough to be a plausible typo: at most one edit per three
 /// characters, and at least one allowed.
-pub(crate) fn did_you_mean<'a>(
-    name: &str,
-    known: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let wanted: Vec<char> = name.to_lowercase().chars().collect();
     let budget = (wanted.len() / 3).max(1);
     known
@@ -30,9 +27,8 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
                 i + j
             } else {
                 let cost = usize::from(a[i - 1] != b[j - 1]);
-                let mut best = (d[(i - 1) * width + j] + 1)
-                    .min(d[i * width + j - 1] + 1)
-                    .min(d[(i - 1) * width + j - 1] + cost);
+                let mut best =
+                    (d[(i - 1) * width + j] + 1).min(d[i * width + j - 1] + 1).min(d[(i - 1) * width + j - 1] + cost);
                 if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                     best = best.min(d[(i - 2) * width + j - 2] + 1);
                 }
