@@ -33,18 +33,15 @@ pub static EXTRACTORS: &[Extractor] = &[
                       set, including \\x1c-\\x1f). lmms-eval applies it to every generation.",
         apply: |s| py_strip(s).to_string(),
     },
-    Extractor {
-        name: "lower",
-        description: "Python `str.lower()`: full Unicode lower-casing.",
-        apply: py_lower,
-    },
+    Extractor { name: "lower", description: "Python `str.lower()`: full Unicode lower-casing.", apply: py_lower },
 ];
 
 /// The extraction step called `name`, or an error suggesting the nearest known name.
 pub fn extractor(name: &str) -> Result<&'static Extractor, TaskError> {
-    EXTRACTORS.iter().find(|e| e.name == name).ok_or_else(|| {
-        TaskError::unknown("extraction step", name, EXTRACTORS.iter().map(|e| e.name))
-    })
+    EXTRACTORS
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| TaskError::unknown("extraction step", name, EXTRACTORS.iter().map(|e| e.name)))
 }
 
 /// Applies `steps` in order; returns the final string and one trace entry per step.
@@ -53,10 +50,7 @@ pub fn run_pipeline(steps: &[&Extractor], input: &str) -> (String, Vec<Extractio
     let mut trace = Vec::with_capacity(steps.len());
     for step in steps {
         current = step.apply(&current);
-        trace.push(ExtractionStep {
-            step: step.name.to_string(),
-            output: current.clone(),
-        });
+        trace.push(ExtractionStep { step: step.name.to_string(), output: current.clone() });
     }
     (current, trace)
 }
@@ -67,10 +61,7 @@ mod tests {
 
     #[test]
     fn pipeline_traces_every_step() {
-        let steps = [
-            extractor("strip").expect("registered"),
-            extractor("lower").expect("registered"),
-        ];
+        let steps = [extractor("strip").expect("registered"), extractor("lower").expect("registered")];
         let (out, trace) = run_pipeline(&steps, "\x1c Coca COLA \n");
         assert_eq!(out, "coca cola");
         assert_eq!(trace.len(), 2);

@@ -8,12 +8,12 @@
 /// Zero of every run of ten Unicode decimal digits (general category `Nd`), as Python 3.11
 /// (Unicode 14) knows them. Python's `float()` and `int()` accept any of them.
 const DECIMAL_ZEROS: [u32; 66] = [
-    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
-    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80,
-    0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
-    0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0,
-    0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0,
-    0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0DE6,
+    0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40,
+    0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0,
+    0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50,
+    0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950,
+    0x1FBF0,
 ];
 
 /// Python's `str.isspace()` for one character.
@@ -191,11 +191,7 @@ pub fn py_round(x: f64, ndigits: i32) -> f64 {
     // Every finite f64 has at most 1074 decimals, so this expansion is exact.
     let exact = format!("{:.1074}", x.abs());
     let (int_part, frac_part) = exact.split_once('.').unwrap_or((&exact, ""));
-    let mut digits: Vec<u8> = int_part
-        .bytes()
-        .chain(frac_part.bytes())
-        .map(|d| d - b'0')
-        .collect();
+    let mut digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).map(|d| d - b'0').collect();
     // Index in `digits` of the first digit to drop.
     let point = int_part.len() as i64;
     let cut = point + i64::from(ndigits);
@@ -227,11 +223,8 @@ pub fn py_round(x: f64, ndigits: i32) -> f64 {
             digits.insert(0, 1);
         }
     }
-    let mantissa: String = if digits.is_empty() {
-        "0".to_string()
-    } else {
-        digits.iter().map(|d| char::from(b'0' + d)).collect()
-    };
+    let mantissa: String =
+        if digits.is_empty() { "0".to_string() } else { digits.iter().map(|d| char::from(b'0' + d)).collect() };
     // mantissa * 10^(-ndigits), parsed once so the result is correctly rounded.
     let text = format!("{mantissa}e{}", -i64::from(ndigits));
     let magnitude = text.parse::<f64>().unwrap_or(f64::INFINITY);
@@ -244,9 +237,7 @@ mod tests {
 
     #[test]
     fn space_set_matches_python() {
-        for c in [
-            '\x1c', '\x1d', '\x1e', '\x1f', '\u{85}', '\u{a0}', '\u{3000}', '\u{2007}',
-        ] {
+        for c in ['\x1c', '\x1d', '\x1e', '\x1f', '\u{85}', '\u{a0}', '\u{3000}', '\u{2007}'] {
             assert!(is_py_space(c), "{c:?}");
         }
         for c in ['\u{200b}', '\u{180e}', 'a', '_', '\u{feff}'] {

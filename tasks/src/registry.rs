@@ -33,17 +33,11 @@ struct Suite {
 
 /// Every suite, in listing order.
 static SUITES: &[Suite] = &[
-    Suite {
-        name: "image",
-        tasks: &["docvqa"],
-        unavailable: None,
-    },
+    Suite { name: "image", tasks: &["docvqa"], unavailable: None },
     Suite {
         name: "video",
         tasks: &[],
-        unavailable: Some(
-            "video tasks (Video-MME, MLVU, MVBench) are not implemented yet; run the `image` suite",
-        ),
+        unavailable: Some("video tasks (Video-MME, MLVU, MVBench) are not implemented yet; run the `image` suite"),
     },
 ];
 
@@ -68,15 +62,10 @@ pub fn suite_names() -> Vec<&'static str> {
 
 /// The task names of suite `name`; an error for unknown suites and for those not yet available.
 pub fn suite(name: &str) -> Result<Vec<&'static str>, TaskError> {
-    let suite = SUITES
-        .iter()
-        .find(|s| s.name == name)
-        .ok_or_else(|| TaskError::unknown("suite", name, suite_names()))?;
+    let suite =
+        SUITES.iter().find(|s| s.name == name).ok_or_else(|| TaskError::unknown("suite", name, suite_names()))?;
     match suite.unavailable {
-        Some(reason) => Err(TaskError::SuiteUnavailable {
-            name: name.to_string(),
-            reason: reason.to_string(),
-        }),
+        Some(reason) => Err(TaskError::SuiteUnavailable { name: name.to_string(), reason: reason.to_string() }),
         None => Ok(suite.tasks.to_vec()),
     }
 }
@@ -97,11 +86,7 @@ mod tests {
     fn every_suite_task_is_builtin() {
         for suite in SUITES {
             for task in suite.tasks {
-                assert!(
-                    builtin_task_names().contains(task),
-                    "{}: {task}",
-                    suite.name
-                );
+                assert!(builtin_task_names().contains(task), "{}: {task}", suite.name);
             }
         }
     }

@@ -45,10 +45,7 @@ pub struct Task {
 impl Task {
     /// Resolves a definition's names; fails where [`TaskDef::from_toml_str`] would.
     pub fn new(def: TaskDef) -> Result<Task, TaskError> {
-        let config = |message: String| TaskError::Config {
-            origin: format!("task `{}`", def.name),
-            message,
-        };
+        let config = |message: String| TaskError::Config { origin: format!("task `{}`", def.name), message };
         def.validate().map_err(config)?;
         let metric = metric(&def.scoring.metric).map_err(|e| config(e.to_string()))?;
         let steps = def
@@ -59,13 +56,7 @@ impl Task {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| config(e.to_string()))?;
         let template = Template::parse(&def.prompt.template).map_err(config)?;
-        Ok(Task {
-            profile: def.scoring.profile,
-            def,
-            metric,
-            steps,
-            template,
-        })
+        Ok(Task { profile: def.scoring.profile, def, metric, steps, template })
     }
 
     /// The same task scored with another profile (the definition itself is unchanged, so the
@@ -105,10 +96,7 @@ impl Task {
     pub fn columns(&self) -> Vec<String> {
         let c = &self.def.columns;
         let mut out: Vec<String> = Vec::new();
-        let named = [&c.id, &c.question, &c.answers]
-            .into_iter()
-            .chain(&c.images)
-            .map(String::as_str);
+        let named = [&c.id, &c.question, &c.answers].into_iter().chain(&c.images).map(String::as_str);
         for name in named.chain(self.template.placeholders()) {
             if !out.iter().any(|o| o == name) {
                 out.push(name.to_string());
@@ -129,26 +117,16 @@ impl Task {
         let id = match row.get(&cols.id) {
             None => return Err(fail(None, missing(&cols.id, "id"))),
             Some(cell) => cell.as_text().ok_or_else(|| {
-                fail(
-                    None,
-                    format!(
-                        "id column `{}` holds {}, not text or a number",
-                        cols.id,
-                        kind(cell)
-                    ),
-                )
+                fail(None, format!("id column `{}` holds {}, not text or a number", cols.id, kind(cell)))
             })?,
         };
         let fail = |message: String| fail(Some(&id), message);
 
         let prompt = self.template.render(|name| match row.get(name) {
             None => Err(fail(missing(name, "prompt"))),
-            Some(cell) => cell.as_text().ok_or_else(|| {
-                fail(format!(
-                    "prompt column `{name}` holds {}, not text",
-                    kind(cell)
-                ))
-            }),
+            Some(cell) => {
+                cell.as_text().ok_or_else(|| fail(format!("prompt column `{name}` holds {}, not text", kind(cell))))
+            }
         })?;
 
         let mut images = Vec::with_capacity(cols.images.len());
@@ -165,12 +143,7 @@ impl Task {
                 Some(Cell::Bytes(bytes)) if !bytes.is_empty() => bytes.clone(),
                 Some(Cell::Bytes(_)) => return Err(fail(format!("image column `{name}` is empty"))),
                 Some(Cell::Null) => return Err(fail(format!("image column `{name}` is null"))),
-                Some(other) => {
-                    return Err(fail(format!(
-                        "image column `{name}` holds {}, not an image",
-                        kind(other)
-                    )))
-                }
+                Some(other) => return Err(fail(format!("image column `{name}` holds {}, not an image", kind(other)))),
             };
             images.push(EncodedImage { bytes });
         }
@@ -179,21 +152,13 @@ impl Task {
             None => return Err(fail(missing(&cols.answers, "answers"))),
             Some(Cell::Null) => Vec::new(),
             Some(cell) => cell.as_text_list().ok_or_else(|| {
-                fail(format!(
-                    "answers column `{}` holds {}, not text or a list of text",
-                    cols.answers,
-                    kind(cell)
-                ))
+                fail(format!("answers column `{}` holds {}, not text or a list of text", cols.answers, kind(cell)))
             })?,
         };
 
         Ok(PreparedSample {
             id,
-            request: GenerationRequest {
-                prompt,
-                images,
-                max_new_tokens: self.def.generation.max_new_tokens,
-            },
+            request: GenerationRequest { prompt, images, max_new_tokens: self.def.generation.max_new_tokens },
             references,
         })
     }
@@ -202,11 +167,7 @@ impl Task {
     pub fn score(&self, prediction: &str, references: &[String]) -> Scored {
         let (extracted, trace) = run_pipeline(&self.steps, prediction);
         let score = self.metric.score(&extracted, references, self.profile);
-        Scored {
-            extracted,
-            trace,
-            score,
-        }
+        Scored { extracted, trace, score }
     }
 }
 

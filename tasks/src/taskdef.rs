@@ -98,15 +98,10 @@ pub struct ScoringDef {
 impl TaskDef {
     /// Parses and validates a definition; `origin` (a path, usually) names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<TaskDef, TaskError> {
-        let config = |message: String| TaskError::Config {
-            origin: origin.to_string(),
-            message,
-        };
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| config(syntax_message(text, &e)))?;
-        let def: TaskDef = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| config(schema_message(&e)))?;
+        let config = |message: String| TaskError::Config { origin: origin.to_string(), message };
+        let table: toml::Table = toml::from_str(text).map_err(|e| config(syntax_message(text, &e)))?;
+        let def: TaskDef =
+            toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| config(schema_message(&e)))?;
         def.validate().map_err(config)?;
         Ok(def)
     }
@@ -114,10 +109,8 @@ impl TaskDef {
     /// Reads, parses and validates a definition file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<TaskDef, TaskError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| TaskError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| TaskError::Read { path: path.to_path_buf(), source })?;
         TaskDef::from_toml_str(&text, &path.display().to_string())
     }
 
@@ -130,10 +123,7 @@ impl TaskDef {
     /// Checks everything serde cannot: names, ranges, the template, registry names.
     pub(crate) fn validate(&self) -> Result<(), String> {
         let name_ok = !self.name.is_empty()
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if !name_ok {
             return Err(format!(
                 "key `name`: `{}` must be non-empty lower-case letters, digits, `-` or `_`",
@@ -158,8 +148,7 @@ impl TaskDef {
         if self.generation.max_new_tokens == 0 {
             return Err("key `generation.max-new-tokens` must be at least 1".into());
         }
-        let template = Template::parse(&self.prompt.template)
-            .map_err(|e| format!("key `prompt.template`: {e}"))?;
+        let template = Template::parse(&self.prompt.template).map_err(|e| format!("key `prompt.template`: {e}"))?;
         for name in template.placeholders() {
             if name == self.columns.answers {
                 return Err(format!(
@@ -204,9 +193,7 @@ fn schema_message(err: &toml::de::Error) -> String {
     let full = err.to_string();
     let mut lines = full.lines().filter(|l| !l.trim().is_empty());
     let message = lines.next().unwrap_or("").trim().to_string();
-    let path = lines
-        .find_map(|l| l.trim().strip_prefix("in `")?.strip_suffix('`'))
-        .unwrap_or("");
+    let path = lines.find_map(|l| l.trim().strip_prefix("in `")?.strip_suffix('`')).unwrap_or("");
     let qualify = |key: &str| {
         if path.is_empty() {
             key.to_string()
@@ -234,10 +221,5 @@ fn schema_message(err: &toml::de::Error) -> String {
 
 /// Joins a possibly multi-line message into one line.
 fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+    message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }

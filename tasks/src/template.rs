@@ -38,23 +38,18 @@ impl Template {
                             Some((_, '}')) => break,
                             Some((_, '{')) | None => {
                                 return Err(format!(
-                                "unclosed `{{` at character {} (write `{{{{` for a literal brace)",
-                                text[..at].chars().count()
-                            ))
+                                    "unclosed `{{` at character {} (write `{{{{` for a literal brace)",
+                                    text[..at].chars().count()
+                                ))
                             }
                             Some((_, n)) => name.push(n),
                         }
                     }
                     if name.trim().is_empty() {
-                        return Err(format!(
-                            "empty placeholder `{{}}` at character {}",
-                            text[..at].chars().count()
-                        ));
+                        return Err(format!("empty placeholder `{{}}` at character {}", text[..at].chars().count()));
                     }
                     if name.trim() != name {
-                        return Err(format!(
-                            "placeholder `{{{name}}}` has spaces around the column name"
-                        ));
+                        return Err(format!("placeholder `{{{name}}}` has spaces around the column name"));
                     }
                     if !literal.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut literal)));
@@ -90,10 +85,7 @@ impl Template {
     }
 
     /// Renders the template, asking `value` for each placeholder's text.
-    pub(crate) fn render<E>(
-        &self,
-        mut value: impl FnMut(&str) -> Result<String, E>,
-    ) -> Result<String, E> {
+    pub(crate) fn render<E>(&self, mut value: impl FnMut(&str) -> Result<String, E>) -> Result<String, E> {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
@@ -110,8 +102,7 @@ mod tests {
     use super::Template;
 
     fn render(t: &Template) -> String {
-        t.render(|name| Ok::<_, ()>(name.to_uppercase()))
-            .expect("renders")
+        t.render(|name| Ok::<_, ()>(name.to_uppercase())).expect("renders")
     }
 
     #[test]
@@ -124,14 +115,7 @@ mod tests {
 
     #[test]
     fn malformed_templates_are_rejected() {
-        for bad in [
-            "{question",
-            "question}",
-            "{}",
-            "{ }",
-            "a {b{c}}",
-            "{ question }",
-        ] {
+        for bad in ["{question", "question}", "{}", "{ }", "a {b{c}}", "{ question }"] {
             assert!(Template::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -7,11 +7,7 @@ const DOCVQA_TOML: &str = include_str!("../defs/docvqa/task.toml");
 
 /// The DocVQA definition with `key = ...` lines for `key` removed.
 fn docvqa_without(key: &str) -> String {
-    DOCVQA_TOML
-        .lines()
-        .filter(|l| !l.starts_with(&format!("{key} =")))
-        .collect::<Vec<_>>()
-        .join("\n")
+    DOCVQA_TOML.lines().filter(|l| !l.starts_with(&format!("{key} ="))).collect::<Vec<_>>().join("\n")
 }
 
 fn config_error(text: &str) -> String {
@@ -34,10 +30,7 @@ mod taskdef {
         assert_eq!(def.dataset.split, "validation");
         assert_eq!(def.dataset.revision, None);
         assert_eq!(def.columns.images, vec!["image"]);
-        assert_eq!(
-            def.prompt.template,
-            "{question}\nAnswer the question using a single word or phrase."
-        );
+        assert_eq!(def.prompt.template, "{question}\nAnswer the question using a single word or phrase.");
         assert_eq!(def.generation.max_new_tokens, 32);
         assert_eq!(def.scoring.metric, "anls");
         assert_eq!(def.scoring.extraction, vec!["strip"]);
@@ -51,10 +44,7 @@ mod taskdef {
     #[test]
     fn missing_key_names_the_key_and_the_file() {
         let err = config_error(&docvqa_without("metric"));
-        assert_eq!(
-            err,
-            "task config /path/x.toml: missing key `scoring.metric`"
-        );
+        assert_eq!(err, "task config /path/x.toml: missing key `scoring.metric`");
         let err = config_error(&docvqa_without("version"));
         assert_eq!(err, "task config /path/x.toml: missing key `version`");
         assert!(!err.contains('\n'));
@@ -62,15 +52,9 @@ mod taskdef {
 
     #[test]
     fn unknown_key_is_rejected() {
-        let text = DOCVQA_TOML.replace(
-            "max-new-tokens = 32",
-            "max-new-tokens = 32\ntemperature = 0",
-        );
+        let text = DOCVQA_TOML.replace("max-new-tokens = 32", "max-new-tokens = 32\ntemperature = 0");
         let err = config_error(&text);
-        assert!(
-            err.starts_with("task config /path/x.toml: unknown key `generation.temperature`"),
-            "{err}"
-        );
+        assert!(err.starts_with("task config /path/x.toml: unknown key `generation.temperature`"), "{err}");
         let text = format!("include = \"other.toml\"\n{DOCVQA_TOML}");
         let err = config_error(&text);
         assert!(err.contains("unknown key `include`"), "{err}");
@@ -87,10 +71,7 @@ mod taskdef {
     #[test]
     fn syntax_error_gives_line_and_column() {
         let err = config_error("name = \"docvqa\"\nversion = = 1\n");
-        assert!(
-            err.starts_with("task config /path/x.toml: invalid TOML at line 2"),
-            "{err}"
-        );
+        assert!(err.starts_with("task config /path/x.toml: invalid TOML at line 2"), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
 
@@ -128,16 +109,8 @@ mod taskdef {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("task.toml");
         std::fs::write(&path, docvqa_without("split")).expect("write");
-        let err = TaskDef::from_file(&path)
-            .expect_err("split is missing")
-            .to_string();
-        assert_eq!(
-            err,
-            format!(
-                "task config {}: missing key `dataset.split`",
-                path.display()
-            )
-        );
+        let err = TaskDef::from_file(&path).expect_err("split is missing").to_string();
+        assert_eq!(err, format!("task config {}: missing key `dataset.split`", path.display()));
         let missing = dir.join("absent.toml");
         let err = TaskDef::from_file(&missing).expect_err("no file");
         assert!(matches!(err, TaskError::Read { .. }), "{err}");
@@ -153,17 +126,8 @@ mod samples {
         let mut row = Row::new();
         row.insert("questionId".into(), Cell::Text("57349".into()));
         row.insert("question".into(), Cell::Text("What is the total?".into()));
-        row.insert(
-            "answers".into(),
-            Cell::List(vec![Cell::Text("$12".into()), Cell::Text("12".into())]),
-        );
-        row.insert(
-            "image".into(),
-            Cell::Image(ImageCell {
-                bytes: vec![0x89, b'P', b'N', b'G'],
-                path: None,
-            }),
-        );
+        row.insert("answers".into(), Cell::List(vec![Cell::Text("$12".into()), Cell::Text("12".into())]));
+        row.insert("image".into(), Cell::Image(ImageCell { bytes: vec![0x89, b'P', b'N', b'G'], path: None }));
         row.insert("docId".into(), Cell::Int(4));
         row
     }
@@ -176,10 +140,7 @@ mod samples {
     fn builds_request_from_row() {
         let sample = docvqa().build_sample(&row(), 7).expect("builds");
         assert_eq!(sample.id, "57349");
-        assert_eq!(
-            sample.request.prompt,
-            "What is the total?\nAnswer the question using a single word or phrase."
-        );
+        assert_eq!(sample.request.prompt, "What is the total?\nAnswer the question using a single word or phrase.");
         assert_eq!(sample.request.images.len(), 1);
         assert_eq!(sample.request.images[0].bytes, vec![0x89, b'P', b'N', b'G']);
         assert_eq!(sample.request.max_new_tokens, 32);
@@ -188,10 +149,7 @@ mod samples {
 
     #[test]
     fn columns_lists_what_is_read() {
-        assert_eq!(
-            docvqa().columns(),
-            vec!["questionId", "question", "answers", "image"]
-        );
+        assert_eq!(docvqa().columns(), vec!["questionId", "question", "answers", "image"]);
     }
 
     #[test]
@@ -208,14 +166,8 @@ mod samples {
     fn null_image_names_task_sample_and_column() {
         let mut row = row();
         row.insert("image".into(), Cell::Null);
-        let err = docvqa()
-            .build_sample(&row, 3)
-            .expect_err("null image")
-            .to_string();
-        assert_eq!(
-            err,
-            "task `docvqa`, sample 3 (id `57349`): image column `image` is null"
-        );
+        let err = docvqa().build_sample(&row, 3).expect_err("null image").to_string();
+        assert_eq!(err, "task `docvqa`, sample 3 (id `57349`): image column `image` is null");
     }
 
     #[test]
@@ -223,10 +175,7 @@ mod samples {
         for column in ["image", "question", "answers", "questionId"] {
             let mut row = row();
             row.remove(column);
-            let err = docvqa()
-                .build_sample(&row, 1)
-                .expect_err("missing column")
-                .to_string();
+            let err = docvqa().build_sample(&row, 1).expect_err("missing column").to_string();
             assert!(err.starts_with("task `docvqa`, sample 1"), "{err}");
             assert!(err.contains(&format!("`{column}` is missing")), "{err}");
         }
@@ -235,17 +184,8 @@ mod samples {
     #[test]
     fn path_only_image_is_an_error() {
         let mut row = row();
-        row.insert(
-            "image".into(),
-            Cell::Image(ImageCell {
-                bytes: vec![],
-                path: Some("a.png".into()),
-            }),
-        );
-        let err = docvqa()
-            .build_sample(&row, 0)
-            .expect_err("no bytes")
-            .to_string();
+        row.insert("image".into(), Cell::Image(ImageCell { bytes: vec![], path: Some("a.png".into()) }));
+        let err = docvqa().build_sample(&row, 0).expect_err("no bytes").to_string();
         assert!(err.contains("has no bytes"), "{err}");
     }
 }
@@ -304,10 +244,7 @@ mod registry {
     #[test]
     fn unknown_names_suggest_the_nearest() {
         let err = builtin_task("docvq").expect_err("unknown").to_string();
-        assert!(
-            err.contains("unknown task `docvq`; did you mean `docvqa`?"),
-            "{err}"
-        );
+        assert!(err.contains("unknown task `docvq`; did you mean `docvqa`?"), "{err}");
         let err = suite("imgae").expect_err("unknown").to_string();
         assert!(err.contains("did you mean `image`?"), "{err}");
         let err = builtin_task("mmmu").expect_err("unknown").to_string();

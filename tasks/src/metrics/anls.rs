@@ -43,11 +43,7 @@ impl AnlsProfile {
 /// With no gold answers there is nothing to match and the score is 0 (the reference code raises
 /// on `min([])`; data sets without gold, such as DocVQA test, are not scored locally).
 pub fn anls(prediction: &str, answers: &[String], profile: AnlsProfile) -> f64 {
-    let prediction = if profile.strips_prediction() {
-        py_strip(prediction)
-    } else {
-        prediction
-    };
+    let prediction = if profile.strips_prediction() { py_strip(prediction) } else { prediction };
     let pred_norm: Vec<char> = normalise(prediction).chars().collect();
     let pred_len = py_len(&py_upper(prediction));
     let min_nl = answers

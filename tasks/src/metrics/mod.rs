@@ -43,11 +43,7 @@ pub enum MetricProfile {
 
 impl MetricProfile {
     /// Every profile, in the order they are listed to users.
-    pub const ALL: [MetricProfile; 3] = [
-        MetricProfile::Official,
-        MetricProfile::LmmsEval,
-        MetricProfile::VlmEvalKit,
-    ];
+    pub const ALL: [MetricProfile; 3] = [MetricProfile::Official, MetricProfile::LmmsEval, MetricProfile::VlmEvalKit];
 
     /// The profile's name in task files and on the command line.
     pub fn name(self) -> &'static str {
@@ -72,13 +68,7 @@ impl FromStr for MetricProfile {
         MetricProfile::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                TaskError::unknown(
-                    "metric profile",
-                    s,
-                    MetricProfile::ALL.iter().map(|p| p.name()),
-                )
-            })
+            .ok_or_else(|| TaskError::unknown("metric profile", s, MetricProfile::ALL.iter().map(|p| p.name())))
     }
 }
 
@@ -168,29 +158,17 @@ mod tests {
         assert_eq!(anls.score("a", &["a".into()], MetricProfile::Official), 1.0);
         let err = metric("anl").expect_err("anl is not a metric").to_string();
         assert!(err.contains("did you mean `anls`?"), "{err}");
-        let err = metric("bleu")
-            .expect_err("bleu is not a metric")
-            .to_string();
+        let err = metric("bleu").expect_err("bleu is not a metric").to_string();
         assert!(!err.contains("did you mean"), "{err}");
     }
 
     #[test]
     fn metric_names_are_unique() {
         for (i, m) in METRICS.iter().enumerate() {
-            assert!(
-                METRICS[i + 1..].iter().all(|o| o.name != m.name),
-                "{}",
-                m.name
-            );
+            assert!(METRICS[i + 1..].iter().all(|o| o.name != m.name), "{}", m.name);
         }
-        assert_eq!(
-            metric("vqa_accuracy").map(|m| m.name).ok(),
-            Some("vqa_accuracy")
-        );
-        assert_eq!(
-            metric("relaxed_accuracy").map(|m| m.name).ok(),
-            Some("relaxed_accuracy")
-        );
+        assert_eq!(metric("vqa_accuracy").map(|m| m.name).ok(), Some("vqa_accuracy"));
+        assert_eq!(metric("relaxed_accuracy").map(|m| m.name).ok(), Some("relaxed_accuracy"));
     }
 
     #[test]
@@ -200,12 +178,7 @@ mod tests {
             let json = serde_json::to_string(&profile).expect("serialises");
             assert_eq!(json, format!("\"{}\"", profile.name()));
         }
-        let err = "lmms_eval"
-            .parse::<MetricProfile>()
-            .expect_err("not a name");
-        assert!(
-            err.to_string().contains("did you mean `lmms-eval`?"),
-            "{err}"
-        );
+        let err = "lmms_eval".parse::<MetricProfile>().expect_err("not a name");
+        assert!(err.to_string().contains("did you mean `lmms-eval`?"), "{err}");
     }
 }

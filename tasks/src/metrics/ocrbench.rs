@@ -29,12 +29,7 @@ pub enum OcrBenchProfile {
 }
 
 /// 1.0 if some answer matches the prediction, else 0.0. `dataset` is the row's `dataset` column.
-pub fn ocrbench_match(
-    prediction: &str,
-    answers: &[String],
-    dataset: &str,
-    profile: OcrBenchProfile,
-) -> f64 {
+pub fn ocrbench_match(prediction: &str, answers: &[String], dataset: &str, profile: OcrBenchProfile) -> f64 {
     let mut pred = py_strip(prediction).to_string();
     if profile == OcrBenchProfile::LmmsV04ToV071 {
         pred = py_lower(&pred);
@@ -82,20 +77,10 @@ mod tests {
     #[test]
     fn reference_vectors() {
         let rows = read_jsonl("ocrbench_match.jsonl");
-        assert_eq!(
-            rows.len(),
-            520,
-            "ocrbench_match.jsonl should hold 520 cases"
-        );
+        assert_eq!(rows.len(), 520, "ocrbench_match.jsonl should hold 520 cases");
         let fields = [
-            (
-                "expected_score_official_example_py",
-                OcrBenchProfile::Official,
-            ),
-            (
-                "expected_score_lmms_v0.4_to_v0.7",
-                OcrBenchProfile::LmmsV04ToV071,
-            ),
+            ("expected_score_official_example_py", OcrBenchProfile::Official),
+            ("expected_score_lmms_v0.4_to_v0.7", OcrBenchProfile::LmmsV04ToV071),
             ("expected_score_lmms_head", OcrBenchProfile::LmmsHead),
         ];
         let mut failures = Vec::new();
@@ -121,13 +106,7 @@ mod tests {
     fn full_width_fold() {
         assert_eq!(fold_full_width("（ＡＢ１）\u{3000}x"), "(AB1) x");
         let gold = vec!["AB1".to_string()];
-        assert_eq!(
-            ocrbench_match("ＡＢ１", &gold, "IIIT5K", OcrBenchProfile::LmmsHead),
-            1.0
-        );
-        assert_eq!(
-            ocrbench_match("ＡＢ１", &gold, "IIIT5K", OcrBenchProfile::Official),
-            0.0
-        );
+        assert_eq!(ocrbench_match("ＡＢ１", &gold, "IIIT5K", OcrBenchProfile::LmmsHead), 1.0);
+        assert_eq!(ocrbench_match("ＡＢ１", &gold, "IIIT5K", OcrBenchProfile::Official), 0.0);
     }
 }

@@ -53,11 +53,7 @@ mod tests {
     #[test]
     fn reference_vectors() {
         let rows = read_jsonl("chartqa_relaxed.jsonl");
-        assert_eq!(
-            rows.len(),
-            456,
-            "chartqa_relaxed.jsonl should hold 456 cases"
-        );
+        assert_eq!(rows.len(), 456, "chartqa_relaxed.jsonl should hold 456 cases");
         let mut failures = Vec::new();
         for (line, row) in rows.iter().enumerate() {
             let prediction = row["prediction"].as_str().expect("prediction is a string");

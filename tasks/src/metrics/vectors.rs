@@ -6,11 +6,7 @@ use serde_json::Value;
 
 /// Where the vectors live: `shared/` sits beside the repository checkout.
 pub(crate) fn vector_path(name: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/metric-vectors"
-    ))
-    .join(name)
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/metric-vectors")).join(name)
 }
 
 /// Reads a whole vector file as text; panics (never skips) when it is missing.
@@ -32,8 +28,7 @@ pub(crate) fn read_jsonl(name: &str) -> Vec<Value> {
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{name} line {}: invalid JSON: {e}", i + 1))
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{name} line {}: invalid JSON: {e}", i + 1))
         })
         .collect()
 }
@@ -44,10 +39,6 @@ pub(crate) fn strings(value: &Value) -> Vec<String> {
         .as_array()
         .unwrap_or_else(|| panic!("expected an array of strings, got {value}"))
         .iter()
-        .map(|v| {
-            v.as_str()
-                .unwrap_or_else(|| panic!("expected a string, got {v}"))
-                .to_string()
-        })
+        .map(|v| v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}")).to_string())
         .collect()
 }

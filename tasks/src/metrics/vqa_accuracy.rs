@@ -19,17 +19,11 @@ pub fn vqa_accuracy(prediction: &str, answers: &[String], profile: MetricProfile
     let (pred, gts): (String, Vec<String>) = match profile {
         MetricProfile::LmmsEval => (
             normalise_vqa_answer(py_strip(prediction), VqaNormaliser::LmmsEval),
-            answers
-                .iter()
-                .map(|a| normalise_vqa_answer(a, VqaNormaliser::LmmsEval))
-                .collect(),
+            answers.iter().map(|a| normalise_vqa_answer(a, VqaNormaliser::LmmsEval)).collect(),
         ),
         MetricProfile::VlmEvalKit => (
             normalise_vqa_answer(prediction, VqaNormaliser::VlmEvalKit),
-            answers
-                .iter()
-                .map(|a| normalise_vqa_answer(a, VqaNormaliser::VlmEvalKit))
-                .collect(),
+            answers.iter().map(|a| normalise_vqa_answer(a, VqaNormaliser::VlmEvalKit)).collect(),
         ),
         MetricProfile::Official => {
             let pred = strip_lines(prediction);
@@ -85,10 +79,7 @@ mod tests {
                 let want = row[field].as_f64().expect("expected value is a number");
                 let got = vqa_accuracy(prediction, &answers, profile);
                 if (got - want).abs() > 1e-12 {
-                    failures.push(format!(
-                        "line {}: {prediction:?} ({profile}): got {got}, want {want}",
-                        line + 1
-                    ));
+                    failures.push(format!("line {}: {prediction:?} ({profile}): got {got}, want {want}", line + 1));
                 }
             }
         }
@@ -97,10 +88,8 @@ mod tests {
 
     #[test]
     fn leave_one_out_counts_other_answers() {
-        let gts: Vec<String> = ["a", "a", "b", "b", "b", "b", "b", "b", "b", "b"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let gts: Vec<String> =
+            ["a", "a", "b", "b", "b", "b", "b", "b", "b", "b"].iter().map(|s| s.to_string()).collect();
         // Two answers say "a": each sees one other (1/3), the eight others see two (2/3).
         let want = (2.0 * (1.0 / 3.0) + 8.0 * (2.0 / 3.0)) / 10.0;
         assert!((leave_one_out("a", &gts) - want).abs() < 1e-15);

@@ -81,11 +81,7 @@ fn has_digit_comma_digit(s: &str, many_commas: bool) -> bool {
             return false;
         }
         let commas = chars[i + 1..].iter().take_while(|&&c| c == ',').count();
-        let allowed = if many_commas {
-            commas >= 1
-        } else {
-            commas == 1
-        };
+        let allowed = if many_commas { commas >= 1 } else { commas == 1 };
         allowed && chars.get(i + 1 + commas).is_some_and(|&c| is_digit(c))
     })
 }
@@ -135,17 +131,10 @@ mod tests {
     #[test]
     fn reference_vectors() {
         let rows = read_jsonl("evalai_answer_processor.jsonl");
-        assert_eq!(
-            rows.len(),
-            54,
-            "evalai_answer_processor.jsonl should hold 54 inputs"
-        );
+        assert_eq!(rows.len(), 54, "evalai_answer_processor.jsonl should hold 54 inputs");
         let fields = [
             ("lmms_eval_EvalAIAnswerProcessor", VqaNormaliser::LmmsEval),
-            (
-                "official_vqaEval_punct_then_digit_article",
-                VqaNormaliser::Official,
-            ),
+            ("official_vqaEval_punct_then_digit_article", VqaNormaliser::Official),
             ("vlmevalkit_process_answer", VqaNormaliser::VlmEvalKit),
         ];
         let mut failures = Vec::new();
@@ -155,10 +144,7 @@ mod tests {
                 let want = row[field].as_str().expect("expected value is a string");
                 let got = normalise_vqa_answer(input, flavour);
                 if got != want {
-                    failures.push(format!(
-                        "line {}: {input:?} ({flavour:?}): got {got:?}, want {want:?}",
-                        line + 1
-                    ));
+                    failures.push(format!("line {}: {input:?} ({flavour:?}): got {got:?}, want {want:?}", line + 1));
                 }
             }
         }
@@ -169,8 +155,7 @@ mod tests {
     #[test]
     fn tables_match_the_reference_file() {
         let json: serde_json::Value =
-            serde_json::from_str(&read_vector_file("vqa_normalisation_tables.json"))
-                .expect("valid JSON");
+            serde_json::from_str(&read_vector_file("vqa_normalisation_tables.json")).expect("valid JSON");
         let pairs = |key: &str| -> Vec<(String, String)> {
             json[key]
                 .as_object()
@@ -180,9 +165,7 @@ mod tests {
                 .collect()
         };
         let ours = |t: &[(&str, &str)]| -> Vec<(String, String)> {
-            t.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
+            t.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
         };
         let mut want = pairs("CONTRACTIONS");
         let mut got = ours(CONTRACTIONS);

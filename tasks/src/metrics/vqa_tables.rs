@@ -151,7 +151,5 @@ pub(crate) static NUMBER_MAP: &[(&str, &str)] = &[
 pub(crate) static ARTICLES: &[&str] = &["a", "an", "the"];
 
 /// Punctuation handled by the punctuation step, in the order it is processed.
-pub(crate) static PUNCTUATIONS: &[char] = &[
-    ';', '/', '[', ']', '"', '{', '}', '(', ')', '=', '+', '\\', '_', '-', '>', '<', '@', '`', ',',
-    '?', '!',
-];
+pub(crate) static PUNCTUATIONS: &[char] =
+    &[';', '/', '[', ']', '"', '{', '}', '(', ')', '=', '+', '\\', '_', '-', '>', '<', '@', '`', ',', '?', '!'];
