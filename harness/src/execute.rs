@@ -57,6 +57,8 @@ fn failed_record(
         prompt: sample.map(|s| s.request.prompt.clone()).unwrap_or_default(),
         n_images: sample.map_or(0, |s| s.request.images.len()),
         references: sample.map(|s| s.references.clone()).unwrap_or_default(),
+        context: sample.map(|s| s.context.clone()).unwrap_or_default(),
+        breakdown: sample.map(|s| s.breakdown.clone()).unwrap_or_default(),
         prediction: None,
         extracted: None,
         extraction_trace: Vec::new(),
@@ -80,7 +82,7 @@ async fn run_sample(
     let memory = watch.finish();
     match result {
         Ok(generation) => {
-            let scored = task.score(&generation.text, &sample.references);
+            let scored = task.score(&generation.text, &sample.references, &sample.context);
             SampleRecord {
                 task: task.name().to_string(),
                 sample_id: sample.id,
@@ -89,6 +91,8 @@ async fn run_sample(
                 prompt: sample.request.prompt,
                 n_images: sample.request.images.len(),
                 references: sample.references,
+                context: sample.context,
+                breakdown: sample.breakdown,
                 prediction: Some(generation.text.clone()),
                 extracted: Some(scored.extracted),
                 extraction_trace: scored.trace,

@@ -23,13 +23,13 @@
 //!
 //! let task = builtin_task("docvqa")?;
 //! let gold = vec!["Coca Cola".to_string(), "Coca Cola Company".to_string()];
-//! let scored = task.score("  CocaCola \n", &gold);
+//! let scored = task.score("  CocaCola \n", &gold, &Default::default());
 //! assert_eq!(scored.extracted, "CocaCola");
 //! assert_eq!(scored.trace[0].step, "strip");
 //! assert!((scored.score - 8.0 / 9.0).abs() < 1e-12);
 //!
 //! // The same generation as VLMEvalKit would score it, with no strip before the metric.
-//! let vlm = smolbench_tasks::metric("anls")?.score("  CocaCola \n", &gold, MetricProfile::VlmEvalKit);
+//! let vlm = smolbench_tasks::metric("anls")?.score("  CocaCola \n", &gold, &Default::default(), MetricProfile::VlmEvalKit);
 //! assert!((vlm - 11.0 / 12.0).abs() < 1e-12);
 //! # Ok::<(), smolbench_tasks::TaskError>(())
 //! ```

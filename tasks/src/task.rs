@@ -1,7 +1,9 @@
 //! A runnable task: a validated [`TaskDef`] with its metric, extraction steps and template
 //! resolved, turning data-set rows into requests and generations into scores.
 
-use smolbench_core::{EncodedImage, ExtractionStep, GenerationRequest};
+use std::collections::BTreeMap;
+
+use smolbench_core::{EncodedImage, ExtractionStep, GenerationRequest, ScoringContext};
 use smolbench_datasets::{Cell, Row};
 
 use crate::error::TaskError;
@@ -19,6 +21,10 @@ pub struct PreparedSample {
     pub request: GenerationRequest,
     /// Reference answers; empty where the split has no gold (e.g. a test split).
     pub references: Vec<String>,
+    /// Choices and fields the metric reads.
+    pub context: ScoringContext,
+    /// Categories of the sample, by breakdown name.
+    pub breakdown: BTreeMap<String, String>,
 }
 
 /// A scored generation and how its scored string was obtained.
@@ -160,13 +166,15 @@ impl Task {
             id,
             request: GenerationRequest { prompt, images, max_new_tokens: self.def.generation.max_new_tokens },
             references,
+            context: ScoringContext::default(),
+            breakdown: BTreeMap::new(),
         })
     }
 
     /// Extracts the answer from a raw generation and scores it against the references.
-    pub fn score(&self, prediction: &str, references: &[String]) -> Scored {
+    pub fn score(&self, prediction: &str, references: &[String], context: &ScoringContext) -> Scored {
         let (extracted, trace) = run_pipeline(&self.steps, prediction);
-        let score = self.metric.score(&extracted, references, self.profile);
+        let score = self.metric.score(&extracted, references, context, self.profile);
         Scored { extracted, trace, score }
     }
 }

@@ -198,7 +198,7 @@ mod scoring {
     fn trace_records_each_step() {
         let task = builtin_task("docvqa").expect("built in");
         let gold = vec!["Coca Cola".to_string()];
-        let scored = task.score("\x1c Coca cola\n", &gold);
+        let scored = task.score("\x1c Coca cola\n", &gold, &Default::default());
         assert_eq!(scored.extracted, "Coca cola");
         assert_eq!(scored.trace.len(), 1);
         assert_eq!(scored.trace[0].step, "strip");
@@ -213,12 +213,12 @@ mod scoring {
         let task = builtin_task("docvqa").expect("built in");
         let gold = vec!["Coca Cola".to_string(), "Coca Cola Company".to_string()];
         assert_eq!(task.profile(), MetricProfile::Official);
-        let official = task.score("CocaCola", &gold).score;
+        let official = task.score("CocaCola", &gold, &Default::default()).score;
         let vlm = task.clone().with_profile(MetricProfile::VlmEvalKit);
         assert_eq!(vlm.profile(), MetricProfile::VlmEvalKit);
         assert_eq!(vlm.def().scoring.profile, MetricProfile::Official);
         // The pipeline strips before the metric, so both profiles agree here.
-        assert_eq!(vlm.score("CocaCola", &gold).score, official);
+        assert_eq!(vlm.score("CocaCola", &gold, &Default::default()).score, official);
     }
 }
 

@@ -24,7 +24,7 @@ mod suggest;
 pub use generation::{EncodedImage, FinishReason, Generation, GenerationRequest};
 pub use manifest::{DeviceFingerprint, FileHash, GpuInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord};
 pub use paths::{hf_hub_dir, smolbench_home};
-pub use record::{ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus};
+pub use record::{ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus, ScoringContext};
 pub use suggest::did_you_mean;
 
 /// Version of the on-disk layout of a run directory (`run.json`, `samples.jsonl`, `summary.json`).

@@ -1,5 +1,7 @@
 //! One sample's result: the line appended to `samples.jsonl` when the sample finishes.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Generation;
@@ -43,6 +45,18 @@ pub struct MemoryReading {
     pub source: MemorySource,
 }
 
+/// What scoring needs besides the prediction and the references. It is stored with each record,
+/// so a score can be recomputed from the record alone (`bench rescore`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ScoringContext {
+    /// Answer options in order (option A first), for multiple-choice tasks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    /// Other named fields a metric reads (e.g. OCRBench's `dataset`, MathVista's `answer_type`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
 /// A sample's full record. Field names are the store's public format.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SampleRecord {
@@ -60,6 +74,12 @@ pub struct SampleRecord {
     pub n_images: usize,
     /// Reference answers.
     pub references: Vec<String>,
+    /// Choices and fields the metric reads.
+    #[serde(default)]
+    pub context: ScoringContext,
+    /// Categories the sample belongs to, by breakdown name (e.g. `subject` -> `Art`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub breakdown: BTreeMap<String, String>,
     /// The raw model output; `None` when the sample failed before any output.
     pub prediction: Option<String>,
     /// The string that was scored, after extraction.

@@ -36,7 +36,7 @@ pub fn rescore_records(tasks: &[Task], records: &[SampleRecord]) -> Result<(Vec<
             let task = tasks.iter().find(|t| t.name() == record.task).with_context(|| {
                 format!("sample {} names task {} that run.json does not hold", record.sample_id, record.task)
             })?;
-            let scored = task.score(prediction, &record.references);
+            let scored = task.score(prediction, &record.references, &record.context);
             if record.score != Some(scored.score) {
                 changed += 1;
             }

@@ -10,6 +10,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use smolbench_core::ScoringContext;
+
 use crate::error::TaskError;
 
 mod anls;
@@ -101,13 +103,19 @@ pub struct Metric {
     pub higher_is_better: bool,
     /// How sample scores combine.
     pub aggregation: Aggregation,
-    score: fn(&str, &[String], MetricProfile) -> f64,
+    score: fn(&str, &[String], &ScoringContext, MetricProfile) -> f64,
 }
 
 impl Metric {
     /// Scores an (already extracted) prediction against the references, as `profile` would.
-    pub fn score(&self, prediction: &str, references: &[String], profile: MetricProfile) -> f64 {
-        (self.score)(prediction, references, profile)
+    pub fn score(
+        &self,
+        prediction: &str,
+        references: &[String],
+        context: &ScoringContext,
+        profile: MetricProfile,
+    ) -> f64 {
+        (self.score)(prediction, references, context, profile)
     }
 }
 
@@ -119,7 +127,7 @@ pub static METRICS: &[Metric] = &[
                       (DocVQA, InfographicVQA; benchmarks.md §1).",
         higher_is_better: true,
         aggregation: Aggregation::Mean,
-        score: |prediction, references, profile| anls(prediction, references, profile.into()),
+        score: |prediction, references, _, profile| anls(prediction, references, profile.into()),
     },
     Metric {
         name: "vqa_accuracy",
@@ -127,7 +135,7 @@ pub static METRICS: &[Metric] = &[
                       over the answers, after the profile's answer normaliser (TextVQA; §2).",
         higher_is_better: true,
         aggregation: Aggregation::Mean,
-        score: vqa_accuracy,
+        score: |prediction, references, _, profile| vqa_accuracy(prediction, references, profile),
     },
     Metric {
         name: "relaxed_accuracy",
@@ -135,7 +143,7 @@ pub static METRICS: &[Metric] = &[
                       answers equal ignoring case; the same in every profile (§3).",
         higher_is_better: true,
         aggregation: Aggregation::Mean,
-        score: |prediction, references, _| relaxed_accuracy(prediction, references),
+        score: |prediction, references, _, _| relaxed_accuracy(prediction, references),
     },
 ];
 
@@ -155,7 +163,7 @@ mod tests {
     fn lookup_and_suggestion() {
         let anls = metric("anls").expect("anls is registered");
         assert!(anls.higher_is_better);
-        assert_eq!(anls.score("a", &["a".into()], MetricProfile::Official), 1.0);
+        assert_eq!(anls.score("a", &["a".into()], &ScoringContext::default(), MetricProfile::Official), 1.0);
         let err = metric("anl").expect_err("anl is not a metric").to_string();
         assert!(err.contains("did you mean `anls`?"), "{err}");
         let err = metric("bleu").expect_err("bleu is not a metric").to_string();
