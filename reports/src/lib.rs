@@ -16,6 +16,7 @@ mod summary;
 mod table;
 
 pub use summary::{
-    summarise_run, summarise_task, Percentiles, RunSummary, TaskSummary, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED,
+    summarise_run, summarise_task, GroupScore, Percentiles, RunSummary, TaskSummary, BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
 };
 pub use table::render_table;

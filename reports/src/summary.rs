@@ -1,5 +1,7 @@
 //! `summary.json`: per-task aggregates of a run's sample records.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use smolbench_core::{MemorySource, SampleRecord, SampleStatus};
 
@@ -34,6 +36,17 @@ impl Percentiles {
     }
 }
 
+/// The score of one category of a breakdown (e.g. MMMU subject `Art`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GroupScore {
+    /// The category.
+    pub group: String,
+    /// Scored samples in it.
+    pub n_scored: usize,
+    /// Mean score.
+    pub score: f64,
+}
+
 /// One task's aggregate.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TaskSummary {
@@ -65,6 +78,9 @@ pub struct TaskSummary {
     pub peak_memory_bytes: Option<u64>,
     /// What the memory figure measures.
     pub memory_source: Option<MemorySource>,
+    /// Per breakdown name (e.g. `subject`), the score of each category, sorted by category.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub breakdowns: BTreeMap<String, Vec<GroupScore>>,
 }
 
 /// `summary.json`.
@@ -100,7 +116,34 @@ pub fn summarise_task(task: &str, metric: &str, records: &[&SampleRecord]) -> Ta
         mean_completion_tokens: mean(&collect(&|g| Some(g.completion_tokens as f64))),
         peak_memory_bytes: memory.map(|m| m.peak_bytes),
         memory_source: memory.map(|m| m.source),
+        breakdowns: breakdowns(&ok),
     }
+}
+
+/// Mean scores per category of every breakdown the scored records carry.
+fn breakdowns(records: &[&SampleRecord]) -> BTreeMap<String, Vec<GroupScore>> {
+    let mut sums: BTreeMap<&str, BTreeMap<&str, (usize, f64)>> = BTreeMap::new();
+    for r in records {
+        let Some(score) = r.score else { continue };
+        for (name, group) in &r.breakdown {
+            let entry = sums.entry(name).or_default().entry(group).or_default();
+            entry.0 += 1;
+            entry.1 += score;
+        }
+    }
+    sums.into_iter()
+        .map(|(name, groups)| {
+            let scores = groups
+                .into_iter()
+                .map(|(group, (n, total))| GroupScore {
+                    group: group.to_string(),
+                    n_scored: n,
+                    score: total / n as f64,
+                })
+                .collect();
+            (name.to_string(), scores)
+        })
+        .collect()
 }
 
 /// Aggregates a whole run, task by task in order of first appearance.
@@ -119,4 +162,49 @@ pub fn summarise_run(run_id: &str, records: &[SampleRecord]) -> RunSummary {
         })
         .collect();
     RunSummary { run_id: run_id.to_string(), tasks }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smolbench_core::ScoringContext;
+
+    fn record(task: &str, score: Option<f64>, subject: &str) -> SampleRecord {
+        SampleRecord {
+            task: task.into(),
+            sample_id: format!("{subject}-{score:?}"),
+            index: 0,
+            status: if score.is_some() { SampleStatus::Ok } else { SampleStatus::Failed },
+            prompt: String::new(),
+            n_images: 0,
+            references: vec![],
+            context: ScoringContext::default(),
+            breakdown: [("subject".to_string(), subject.to_string())].into(),
+            prediction: None,
+            extracted: None,
+            extraction_trace: vec![],
+            metric: "mcq".into(),
+            score,
+            generation: None,
+            memory: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn failed_samples_are_counted_but_not_scored_and_breakdowns_average_per_group() {
+        let records = vec![
+            record("mmmu", Some(1.0), "Art"),
+            record("mmmu", Some(0.0), "Art"),
+            record("mmmu", Some(1.0), "Math"),
+            record("mmmu", None, "Math"),
+        ];
+        let summary = summarise_run("r", &records);
+        let t = &summary.tasks[0];
+        assert_eq!((t.n_samples, t.n_scored, t.n_failed), (4, 3, 1));
+        assert!((t.score.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        let subjects = &t.breakdowns["subject"];
+        assert_eq!(subjects[0], GroupScore { group: "Art".into(), n_scored: 2, score: 0.5 });
+        assert_eq!(subjects[1], GroupScore { group: "Math".into(), n_scored: 1, score: 1.0 });
+    }
 }

@@ -78,6 +78,7 @@ mod tests {
                 mean_completion_tokens: None,
                 peak_memory_bytes: Some(3 << 20),
                 memory_source: None,
+                breakdowns: Default::default(),
             }],
         };
         let table = render_table(&summary);
