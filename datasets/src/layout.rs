@@ -1,7 +1,6 @@
 //! Where a data set's parquet shards live: the Hugging Face repository layouts, and the local
 //! Hugging Face hub cache (`datasets--ORG--NAME/snapshots/REV`).
 
-use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -13,19 +12,34 @@ enum Pattern {
     SplitPrefix(PathBuf),
     /// `<dir>/*.parquet`.
     AnyParquet(PathBuf),
+    /// The only `<dir>/*.parquet` file, when there is exactly one and its name is not that of a
+    /// split shard (`test.parquet`, `train-00000-of-00001.parquet`): a single-file data set such
+    /// as `Lin-Chen/MMStar`'s `mmstar.parquet`, whose card maps it to its one split.
+    LoneFile(PathBuf),
+}
+
+/// Split names that a lone file must not carry: a repository holding only `test.parquet` has no
+/// `validation` split to offer.
+const SPLIT_NAMES: [&str; 7] = ["train", "validation", "valid", "val", "test", "testmini", "dev"];
+
+/// Whether `stem` names a split shard: a common split name (alone or followed by `-`), or the
+/// `-NNNNN-of-NNNNN` shard pattern.
+fn looks_like_split_file(stem: &str) -> bool {
+    stem.contains("-of-")
+        || SPLIT_NAMES.iter().any(|s| stem == *s || stem.strip_prefix(s).is_some_and(|r| r.starts_with('-')))
 }
 
 impl Pattern {
     fn display(&self, split: &str) -> PathBuf {
         match self {
             Pattern::SplitPrefix(dir) => dir.join(format!("{split}-*.parquet")),
-            Pattern::AnyParquet(dir) => dir.join("*.parquet"),
+            Pattern::AnyParquet(dir) | Pattern::LoneFile(dir) => dir.join("*.parquet"),
         }
     }
 
     fn dir(&self) -> &Path {
         match self {
-            Pattern::SplitPrefix(dir) | Pattern::AnyParquet(dir) => dir,
+            Pattern::SplitPrefix(dir) | Pattern::AnyParquet(dir) | Pattern::LoneFile(dir) => dir,
         }
     }
 
@@ -36,7 +50,7 @@ impl Pattern {
         match self {
             // `test-00000-of-00001` or `test`, never `test_dev-00000...` or `testing-...`.
             Pattern::SplitPrefix(_) => stem == split || stem.strip_prefix(split).is_some_and(|r| r.starts_with('-')),
-            Pattern::AnyParquet(_) => !stem.is_empty() && !stem.starts_with('.'),
+            Pattern::AnyParquet(_) | Pattern::LoneFile(_) => !stem.is_empty() && !stem.starts_with('.'),
         }
     }
 }
@@ -48,7 +62,10 @@ impl Pattern {
 /// 1. `<root>/<config>/<split>-*.parquet` (only with a config),
 /// 2. `<root>/<config>/<split>/*.parquet` (only with a config; the `refs/convert/parquet` layout),
 /// 3. `<root>/data/<split>-*.parquet`,
-/// 4. `<root>/<split>-*.parquet`.
+/// 4. `<root>/<split>-*.parquet`,
+/// 5. `<root>/*.parquet` when the root holds exactly one parquet file and its name is not that of
+///    a split shard (`mmstar.parquet` yes; `test.parquet`, `train-00000-of-00001.parquet` no):
+///    a single-file data set whose card maps that file to its only split.
 ///
 /// A `<split>-*.parquet` pattern also accepts an unsharded `<split>.parquet`; the `-` after the
 /// split name is required, so split `test` does not pick up `test_dev-00000-of-00001.parquet`.
@@ -67,6 +84,7 @@ pub fn find_split_files(dataset_root: &Path, config: Option<&str>, split: &str) 
     }
     patterns.push(Pattern::SplitPrefix(dataset_root.join("data")));
     patterns.push(Pattern::SplitPrefix(dataset_root.to_path_buf()));
+    patterns.push(Pattern::LoneFile(dataset_root.to_path_buf()));
 
     for pattern in &patterns {
         let files = list_matching(pattern, split)?;
@@ -100,39 +118,14 @@ fn list_matching(pattern: &Pattern, split: &str) -> Result<Vec<PathBuf>, Dataset
         }
     }
     files.sort();
+    if let Pattern::LoneFile(_) = pattern {
+        let single_unsplit = files.len() == 1
+            && files[0].file_stem().and_then(|s| s.to_str()).is_some_and(|s| !looks_like_split_file(s));
+        if !single_unsplit {
+            files.clear();
+        }
+    }
     Ok(files)
-}
-
-/// The Hugging Face hub cache directory: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
-/// `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
-pub fn hf_hub_dir() -> PathBuf {
-    hub_dir_from(
-        std::env::var_os("HF_HUB_CACHE"),
-        std::env::var_os("HF_HOME"),
-        std::env::var_os("XDG_CACHE_HOME"),
-        std::env::var_os("HOME"),
-    )
-}
-
-/// [`hf_hub_dir`] with the environment passed in, so that it can be tested without touching the
-/// process environment. Empty variables count as unset.
-fn hub_dir_from(
-    hf_hub_cache: Option<OsString>,
-    hf_home: Option<OsString>,
-    xdg_cache_home: Option<OsString>,
-    home: Option<OsString>,
-) -> PathBuf {
-    let set = |v: Option<OsString>| v.filter(|s| !s.is_empty()).map(PathBuf::from);
-    if let Some(dir) = set(hf_hub_cache) {
-        return dir;
-    }
-    if let Some(dir) = set(hf_home) {
-        return dir.join("hub");
-    }
-    if let Some(dir) = set(xdg_cache_home) {
-        return dir.join("huggingface").join("hub");
-    }
-    set(home).unwrap_or_default().join(".cache").join("huggingface").join("hub")
 }
 
 /// The snapshot directory of data set `repo_id` (`ORG/NAME`) in the hub cache `hf_hub_dir`:
@@ -211,6 +204,8 @@ mod tests {
         assert_eq!(names(&files), ["test-00000-of-00001.parquet", "test.parquet"]);
         let files = find_split_files(root, None, "test_dev").unwrap();
         assert_eq!(names(&files), ["test_dev-00000-of-00001.parquet"]);
+        assert!(!looks_like_split_file("mmstar") && !looks_like_split_file("testing"));
+        assert!(looks_like_split_file("dev") && looks_like_split_file("data-00001-of-00002"));
     }
 
     #[test]
@@ -244,6 +239,7 @@ mod tests {
                         dir.path().join("cfg/val/*.parquet"),
                         dir.path().join("data/val-*.parquet"),
                         dir.path().join("val-*.parquet"),
+                        dir.path().join("*.parquet"),
                     ]
                 );
             }
@@ -255,15 +251,6 @@ mod tests {
         touch(&file);
         let err = find_split_files(&file, None, "test").unwrap_err();
         assert!(matches!(err, DatasetError::NotADirectory { .. }), "{err}");
-    }
-
-    #[test]
-    fn hub_dir_precedence() {
-        let os = |s: &str| Some(OsString::from(s));
-        assert_eq!(hub_dir_from(os("/c"), os("/h"), os("/x"), os("/home/u")), PathBuf::from("/c"));
-        assert_eq!(hub_dir_from(None, os("/h"), os("/x"), os("/home/u")), PathBuf::from("/h/hub"));
-        assert_eq!(hub_dir_from(os(""), None, os("/x"), os("/home/u")), PathBuf::from("/x/huggingface/hub"));
-        assert_eq!(hub_dir_from(None, None, None, os("/home/u")), PathBuf::from("/home/u/.cache/huggingface/hub"));
     }
 
     #[test]

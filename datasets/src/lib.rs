@@ -5,8 +5,10 @@
 //! - [`ParquetTable`] opens the shards (footers only), reports [`ParquetTable::num_rows`] and
 //!   [`ParquetTable::columns`], and reads rows lazily as [`Row`]s of [`Cell`]s, so tasks do not
 //!   depend on polars types. An `Image()` column (`struct<bytes, path>`) becomes [`Cell::Image`].
-//! - [`fixtures`] writes a synthetic DocVQA set in the exact `lmms-lab/DocVQA` schema, rendered
-//!   with the crate's own bitmap font, deterministic from a seed.
+//! - [`fixtures`] writes synthetic sets for the image benchmarks (DocVQA, TextVQA, ChartQA, AI2D,
+//!   ScienceQA-IMG, MMStar, MMMU, OCRBench, MathVista), each in the exact schema and file layout
+//!   of its Hugging Face repository, rendered with the crate's own bitmap font, deterministic
+//!   from a seed ([`write_all_image_fixtures`] writes them all).
 //! - Every failure is a [`DatasetError`] whose message names the path and says what to do.
 //!
 //! ```
@@ -46,6 +48,7 @@ mod parquet;
 
 pub use cell::{Cell, ImageCell, Row};
 pub use error::DatasetError;
-pub use fixtures::{write_docvqa_fixture, FixtureSummary};
-pub use layout::{find_split_files, hf_cache_dataset_dir, hf_hub_dir};
+pub use fixtures::{write_all_image_fixtures, write_docvqa_fixture, FixtureSummary, ImageFixture, IMAGE_FIXTURES};
+pub use layout::{find_split_files, hf_cache_dataset_dir};
 pub use parquet::ParquetTable;
+pub use smolbench_core::hf_hub_dir;

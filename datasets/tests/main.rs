@@ -1,5 +1,6 @@
-//! End-to-end tests: the DocVQA fixture written, found and read back; limits, determinism, and
-//! the errors for damaged files and missing columns.
+//! End-to-end tests: the DocVQA fixture written, found and read back; limits, determinism, a
+//! single-file data set found as its only split, and the errors for damaged files and missing
+//! columns.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -255,6 +256,26 @@ fn generic_polars_types_convert_to_cells() {
     assert_eq!(r1["bin"], Cell::Bytes(vec![]));
     assert_eq!(rows[2]["img"], Cell::Null, "valid struct, both fields null");
     assert_eq!(rows[3]["s"], Cell::Text(String::new()));
+}
+
+#[test]
+fn a_lone_root_file_is_the_only_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("mmstar.parquet"), b"x").unwrap();
+    fs::write(root.join("MMStar.tsv"), b"x").unwrap();
+    let found = |root: &Path, config, split| find_split_files(root, config, split).map(|f| f.len());
+    assert_eq!(found(root, Some("val"), "val").unwrap(), 1);
+    assert_eq!(found(root, None, "test").unwrap(), 1);
+    // A second parquet file makes it ambiguous; a split-named lone file belongs to that split only.
+    fs::write(root.join("other.parquet"), b"x").unwrap();
+    assert!(found(root, Some("val"), "val").is_err());
+    for split_named in ["test.parquet", "train-00000-of-00001.parquet", "val-extra.parquet"] {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(split_named), b"x").unwrap();
+        let err = find_split_files(dir.path(), None, "validation").unwrap_err();
+        assert!(matches!(err, DatasetError::NoSplitFiles { .. }), "{split_named}: {err}");
+    }
 }
 
 #[test]

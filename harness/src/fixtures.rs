@@ -11,8 +11,8 @@ use anyhow::{Context, Result};
 use smolbench_runners::model::tiny::{write_tiny_checkpoint, TinyGeometry};
 use smolbench_runners::model::{check_model_dir, TINY_SEED};
 
-/// Rows in the synthetic DocVQA split.
-pub const DOCVQA_FIXTURE_ROWS: usize = 24;
+/// Rows in each synthetic split.
+pub const FIXTURE_ROWS: usize = 24;
 /// Seed of the synthetic data sets.
 pub const DATA_SEED: u64 = 1729;
 
@@ -39,15 +39,23 @@ pub struct WrittenFixtures {
 pub fn write_fixtures(root: &Path) -> Result<WrittenFixtures> {
     let model_dir = root.join("models").join("tiny");
     write_tiny_checkpoint(&model_dir, &TinyGeometry::default(), TINY_SEED)?;
-    let docvqa = synthetic_data_dir(root, "lmms-lab/DocVQA");
-    let summary = smolbench_datasets::write_docvqa_fixture(&docvqa, DOCVQA_FIXTURE_ROWS, DATA_SEED)
-        .with_context(|| format!("writing the synthetic DocVQA set under {}", docvqa.display()))?;
-    Ok(WrittenFixtures { model_dir, datasets: vec![("lmms-lab/DocVQA".into(), docvqa, summary.rows)] })
+    let data = root.join("data");
+    let written = smolbench_datasets::fixtures::write_all_image_fixtures(&data, FIXTURE_ROWS, DATA_SEED)
+        .with_context(|| format!("writing the synthetic data sets under {}", data.display()))?;
+    let datasets = written
+        .into_iter()
+        .map(|(repo_id, summary)| {
+            let dir = synthetic_data_dir(root, &repo_id);
+            (repo_id, dir, summary.rows)
+        })
+        .collect();
+    Ok(WrittenFixtures { model_dir, datasets })
 }
 
-/// Writes the fixtures unless they are already present.
+/// Writes the fixtures unless they are all already present.
 pub fn ensure_fixtures(root: &Path) -> Result<()> {
-    let data_present = synthetic_data_dir(root, "lmms-lab/DocVQA").is_dir();
+    let data_present =
+        smolbench_datasets::fixtures::IMAGE_FIXTURES.iter().all(|f| synthetic_data_dir(root, f.repo_id).is_dir());
     if check_model_dir(&root.join("models").join("tiny")).is_err() || !data_present {
         write_fixtures(root)?;
     }
