@@ -323,3 +323,75 @@ fn tasks_lists_local_data() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.lines().find(|l| l.starts_with("docvqa")).unwrap().ends_with("absent"), "{stdout}");
 }
+
+/// Writes a DocVQA split of `n` rows under `data/lmms-lab/DocVQA`, with the images of the rows
+/// in `broken` replaced by bytes that are not an image.
+fn docvqa_with_broken_images(sb: &Sandbox, n: usize, broken: &[usize]) -> PathBuf {
+    let data = sb.path("data");
+    let mut rows = smolbench_datasets::fixtures::docvqa_rows(n, 5).unwrap();
+    for &i in broken {
+        rows[i].image_png = b"this is not a PNG".to_vec();
+    }
+    smolbench_datasets::fixtures::write_docvqa_rows(&data.join("lmms-lab/DocVQA"), &rows).unwrap();
+    data
+}
+
+#[test]
+fn a_sample_with_a_broken_image_fails_alone() {
+    let sb = Sandbox::new();
+    let data = docvqa_with_broken_images(&sb, 6, &[2]);
+    let run_dir = sb.path("run");
+    let out = sb.bench(&[
+        "run",
+        "--task",
+        "docvqa",
+        "--model",
+        "tiny",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records = read_records(&run_dir);
+    assert_eq!(records.len(), 6);
+    for r in &records {
+        if r.index == 2 {
+            assert_eq!(r.status, SampleStatus::Failed);
+            assert_eq!(r.score, None, "a failed sample is never scored");
+            assert!(r.error.as_deref().unwrap().contains("could not be decoded"), "{:?}", r.error);
+        } else {
+            assert_eq!(r.status, SampleStatus::Ok, "{:?}", r.error);
+        }
+    }
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["tasks"][0]["n_failed"], 1);
+    assert_eq!(summary["tasks"][0]["n_scored"], 5);
+}
+
+#[test]
+fn consecutive_failures_stop_the_run_and_keep_its_records() {
+    let sb = Sandbox::new();
+    let data = docvqa_with_broken_images(&sb, 8, &[1, 2, 3, 4]);
+    let run_dir = sb.path("run");
+    let out = sb.bench(&[
+        "run",
+        "--task",
+        "docvqa",
+        "--model",
+        "tiny",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        run_dir.to_str().unwrap(),
+        "--max-consecutive-failures",
+        "4",
+    ]);
+    assert!(!out.status.success());
+    let line = single_error_line(&out);
+    assert!(line.contains("stopped after 4 consecutive failed samples"), "{line}");
+    let records = read_records(&run_dir);
+    assert_eq!(records.len(), 5, "sample 0 succeeded, samples 1-4 failed, then the run stopped");
+    assert_eq!(records[0].status, SampleStatus::Ok);
+    assert!(run_dir.join("summary.json").is_file(), "an aborted run still writes its summary");
+}
