@@ -65,7 +65,7 @@ fn tiny_run_records_consistent_samples() {
     let sb = Sandbox::new();
     let run_dir = sb.path("run");
     let out =
-        sb.bench(&["run", "--suite", "image", "--model", "tiny", "--limit", "6", "--out", run_dir.to_str().unwrap()]);
+        sb.bench(&["run", "--task", "docvqa", "--model", "tiny", "--limit", "6", "--out", run_dir.to_str().unwrap()]);
     assert!(out.status.success(), "bench run failed: {}", stderr(&out));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.lines().any(|l| l.starts_with("docvqa")), "table: {table}");

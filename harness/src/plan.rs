@@ -42,6 +42,8 @@ pub struct PlannedTask {
     pub task: Task,
     /// The data set's directory.
     pub data_dir: PathBuf,
+    /// The data set's revision, where known (see [`smolbench_core::TaskRecord::data_revision`]).
+    pub data_revision: Option<String>,
     /// The split's shards.
     pub table: ParquetTable,
     /// Rows to run (after `--limit`).
@@ -149,7 +151,12 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
             Located::Found(data_dir, files) => {
                 let table = ParquetTable::open(files)?;
                 let selected = request.limit.map_or(table.num_rows(), |l| l.min(table.num_rows()));
-                planned.push(PlannedTask { task, data_dir, table, selected });
+                let data_revision = match &data_source {
+                    DataSource::Synthetic(_) => Some("synthetic".to_string()),
+                    DataSource::HfCache(_) => data_dir.file_name().map(|n| n.to_string_lossy().into_owned()),
+                    DataSource::Dir(_) => None,
+                };
+                planned.push(PlannedTask { task, data_dir, data_revision, table, selected });
             }
             Located::Missing(reason) if request.strict => anyhow::bail!("task {}: {reason} (--strict)", task.name()),
             Located::Missing(reason) => {

@@ -3,17 +3,23 @@
 //! Tasks are data, as in lm-evaluation-harness: each one is a `task.toml` under `tasks/defs/`,
 //! embedded in the binary. Four types carry the crate:
 //!
-//! - [`TaskDef`]: a parsed, validated `task.toml` (data set, columns, prompt template, token
-//!   budget, scoring). Unknown keys and unknown names are errors that name the file and key.
-//! - [`Task`]: a definition with its names resolved. [`Task::build_sample`] turns a data-set
+//! - [`TaskDef`]: a parsed, validated `task.toml`: data set, [`ColumnsDef`] (id, question,
+//!   answers and their [`AnswerFormat`], images, options, scoring-context fields, breakdown
+//!   categories), one prompt per reference framework ([`PromptDef`]: `[prompt.lmms-eval]`,
+//!   `[prompt.vlmevalkit-smolvlm]`), token budget, scoring. Unknown keys and unknown names are
+//!   errors that name the file and key.
+//! - [`Task`]: a definition with its names and one prompt profile resolved
+//!   ([`Task::with_prompt_profile`]). [`Task::build_sample`] turns a data-set
 //!   [`Row`](smolbench_datasets::Row) into a [`PreparedSample`] (a
-//!   [`GenerationRequest`](smolbench_core::GenerationRequest) plus references), and
+//!   [`GenerationRequest`](smolbench_core::GenerationRequest), references, the
+//!   [`ScoringContext`](smolbench_core::ScoringContext) and breakdown categories), and
 //!   [`Task::score`] turns a raw generation into a [`Scored`] answer with its extraction trace.
 //! - [`Metric`]: a per-sample metric from the registry ([`metric`]), computed under a
 //!   [`MetricProfile`] that says which reference implementation (official script, lmms-eval,
 //!   VLMEvalKit) the number reproduces. Each metric is checked against the reference vectors in
 //!   `shared/data/metric-vectors/`, row by row.
-//! - The registry of built-in tasks and suites: [`builtin_task`], [`suite`].
+//! - The registry of built-in tasks and suites: [`builtin_task`], [`suite`]. Suite `image` is the
+//!   nine image benchmarks of the SmolVLM paper.
 //!
 //! Python-semantics helpers ([`pycompat`]) keep metrics exact where Rust's string and float
 //! routines differ from Python's.
@@ -35,11 +41,16 @@
 //! ```
 #![deny(missing_docs)]
 
+mod columnsdef;
 mod error;
 mod extract;
 pub mod metrics;
+mod prompt;
+mod promptdef;
 pub mod pycompat;
+mod pyliteral;
 mod registry;
+mod rowread;
 mod task;
 mod taskdef;
 mod template;
@@ -49,4 +60,7 @@ pub use extract::{extractor, run_pipeline, Extractor, EXTRACTORS};
 pub use metrics::{metric, Aggregation, Metric, MetricProfile, METRICS};
 pub use registry::{builtin_task, builtin_task_names, suite, suite_names};
 pub use task::{PreparedSample, Scored, Task};
-pub use taskdef::{ColumnsDef, DatasetDef, GenerationDef, PromptDef, ScoringDef, TaskDef};
+pub use taskdef::{
+    AnswerFormat, BreakdownDef, ColumnsDef, DatasetDef, DerivedBreakdown, GenerationDef, PromptCaseDef, PromptDef,
+    PromptProfileDef, ReplaceDef, ScoringDef, TaskDef, PROMPT_PROFILES,
+};

@@ -16,12 +16,29 @@ struct BuiltinTask {
     toml: &'static str,
 }
 
-/// Every built-in task, in listing order.
-static BUILTIN_TASKS: &[BuiltinTask] = &[BuiltinTask {
-    name: "docvqa",
-    origin: "tasks/defs/docvqa/task.toml (built in)",
-    toml: include_str!("../defs/docvqa/task.toml"),
-}];
+/// A built-in task: its folder under `tasks/defs/` is its name.
+macro_rules! builtin {
+    ($name:literal) => {
+        BuiltinTask {
+            name: $name,
+            origin: concat!("tasks/defs/", $name, "/task.toml (built in)"),
+            toml: include_str!(concat!("../defs/", $name, "/task.toml")),
+        }
+    };
+}
+
+/// Every built-in task, in listing order: the SmolVLM paper's Table 1 order.
+static BUILTIN_TASKS: &[BuiltinTask] = &[
+    builtin!("ocrbench"),
+    builtin!("ai2d"),
+    builtin!("chartqa"),
+    builtin!("textvqa"),
+    builtin!("docvqa"),
+    builtin!("scienceqa"),
+    builtin!("mmmu"),
+    builtin!("mathvista"),
+    builtin!("mmstar"),
+];
 
 /// A named group of tasks run together.
 struct Suite {
@@ -33,7 +50,12 @@ struct Suite {
 
 /// Every suite, in listing order.
 static SUITES: &[Suite] = &[
-    Suite { name: "image", tasks: &["docvqa"], unavailable: None },
+    Suite {
+        name: "image",
+        // The image benchmarks of the SmolVLM paper (arXiv 2504.05299), in its Table 1 order.
+        tasks: &["ocrbench", "ai2d", "chartqa", "textvqa", "docvqa", "scienceqa", "mmmu", "mathvista", "mmstar"],
+        unavailable: None,
+    },
     Suite {
         name: "video",
         tasks: &[],
@@ -79,6 +101,19 @@ mod tests {
         for name in builtin_task_names() {
             let task = builtin_task(name).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(task.name(), name);
+        }
+    }
+
+    #[test]
+    fn every_builtin_task_loads_with_every_prompt_profile() {
+        for name in builtin_task_names() {
+            let task = builtin_task(name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(task.prompt_profile(), task.def().prompt.default);
+            for profile in task.prompt_profiles() {
+                let chosen = task.clone().with_prompt_profile(profile).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(chosen.prompt_profile(), profile);
+                assert_eq!(chosen.def().to_json()["prompt"]["default"], profile);
+            }
         }
     }
 

@@ -1,21 +1,27 @@
-//! A runnable task: a validated [`TaskDef`] with its metric, extraction steps and template
-//! resolved, turning data-set rows into requests and generations into scores.
+//! A runnable task: a validated [`TaskDef`] with its metric, extraction steps and one prompt
+//! profile resolved, turning data-set rows into requests (with references, scoring context and
+//! breakdown categories) and generations into scores.
 
 use std::collections::BTreeMap;
 
 use smolbench_core::{EncodedImage, ExtractionStep, GenerationRequest, ScoringContext};
-use smolbench_datasets::{Cell, Row};
+use smolbench_datasets::Row;
 
+use crate::columnsdef::push_root;
 use crate::error::TaskError;
 use crate::extract::{extractor, run_pipeline, Extractor};
 use crate::metrics::{metric, Metric, MetricProfile};
+use crate::prompt::{CompiledPrompt, RenderInput};
+use crate::promptdef::PROMPT_PROFILES;
+use crate::rowread::{
+    self, choices_from_cell, image_bytes, kind, lookup, referenced_images, split_embedded_choices, text_at,
+};
 use crate::taskdef::TaskDef;
-use crate::template::Template;
 
 /// One data-set row made ready for a runner.
 #[derive(Debug, Clone)]
 pub struct PreparedSample {
-    /// The sample's id (the data set's id column, as text).
+    /// The sample's id: the data set's id column as text, or the row index where it has none.
     pub id: String,
     /// The prompt, images and token budget.
     pub request: GenerationRequest,
@@ -25,6 +31,10 @@ pub struct PreparedSample {
     pub context: ScoringContext,
     /// Categories of the sample, by breakdown name.
     pub breakdown: BTreeMap<String, String>,
+    /// Text the reference pre-fills the assistant turn with, for this prompt profile (VLMEvalKit's
+    /// SmolVLM wrapper: `" Answer:"` on multiple-choice prompts); the runner appends it after the
+    /// chat template's `Assistant:`.
+    pub assistant_prefix: Option<String>,
 }
 
 /// A scored generation and how its scored string was obtained.
@@ -44,12 +54,15 @@ pub struct Task {
     def: TaskDef,
     metric: &'static Metric,
     steps: Vec<&'static Extractor>,
-    template: Template,
-    profile: MetricProfile,
+    prompt: CompiledPrompt,
+    breakdown: Vec<(String, String, Option<regex::Regex>)>,
+    /// Set by [`Task::with_profile`]; otherwise the prompt's or the definition's profile.
+    metric_override: Option<MetricProfile>,
 }
 
 impl Task {
-    /// Resolves a definition's names; fails where [`TaskDef::from_toml_str`] would.
+    /// Resolves a definition's names with its default prompt profile; fails where
+    /// [`TaskDef::from_toml_str`] would.
     pub fn new(def: TaskDef) -> Result<Task, TaskError> {
         let config = |message: String| TaskError::Config { origin: format!("task `{}`", def.name), message };
         def.validate().map_err(config)?;
@@ -61,14 +74,31 @@ impl Task {
             .map(|name| extractor(name))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| config(e.to_string()))?;
-        let template = Template::parse(&def.prompt.template).map_err(config)?;
-        Ok(Task { profile: def.scoring.profile, def, metric, steps, template })
+        let prompt = compile_prompt(&def, &def.prompt.default).map_err(config)?;
+        let mut breakdown = Vec::new();
+        for entry in &def.columns.breakdown {
+            let regex = entry.regex().map_err(config)?;
+            breakdown.push((entry.name().to_string(), entry.column().to_string(), regex));
+        }
+        Ok(Task { def, metric, steps, prompt, breakdown, metric_override: None })
     }
 
-    /// The same task scored with another profile (the definition itself is unchanged, so the
-    /// records still show the task's own profile in its config).
+    /// The same task with prompt profile `name` (e.g. `vlmevalkit-smolvlm`). The definition's
+    /// `prompt.default` becomes `name`, so the task's recorded config names the prompt sent.
+    pub fn with_prompt_profile(mut self, name: &str) -> Result<Task, TaskError> {
+        if !PROMPT_PROFILES.contains(&name) {
+            return Err(TaskError::unknown("prompt profile", name, PROMPT_PROFILES));
+        }
+        let origin = format!("task `{}`", self.def.name);
+        self.prompt = compile_prompt(&self.def, name).map_err(|message| TaskError::Config { origin, message })?;
+        self.def.prompt.default = self.prompt.name.to_string();
+        Ok(self)
+    }
+
+    /// The same task scored with another metric profile, whatever the prompt profile says (the
+    /// definition itself is unchanged, so the records still show the task's own profile).
     pub fn with_profile(mut self, profile: MetricProfile) -> Task {
-        self.profile = profile;
+        self.metric_override = Some(profile);
         self
     }
 
@@ -92,26 +122,39 @@ impl Task {
         self.metric
     }
 
-    /// The profile scores are computed with.
+    /// The metric profile scores are computed with: [`Task::with_profile`]'s, else the prompt
+    /// profile's `metric-profile`, else `scoring.profile`.
     pub fn profile(&self) -> MetricProfile {
-        self.profile
+        self.metric_override.or(self.prompt.metric_profile).unwrap_or(self.def.scoring.profile)
     }
 
-    /// Every column [`Task::build_sample`] reads: id, question, answers, images, then any other
-    /// template placeholder; no duplicates.
+    /// The prompt profile in use.
+    pub fn prompt_profile(&self) -> &'static str {
+        self.prompt.name
+    }
+
+    /// The prompt profiles this task defines.
+    pub fn prompt_profiles(&self) -> Vec<&'static str> {
+        self.def.prompt.profiles().into_iter().map(|(name, _)| name).collect()
+    }
+
+    /// The token budget of the prompt profile in use.
+    pub fn max_new_tokens(&self) -> usize {
+        self.prompt.max_new_tokens.unwrap_or(self.def.generation.max_new_tokens)
+    }
+
+    /// Every column [`Task::build_sample`] reads (top-level names): id, question, answers,
+    /// images, options, fields, breakdown, then the prompt's other columns; no duplicates.
     pub fn columns(&self) -> Vec<String> {
-        let c = &self.def.columns;
-        let mut out: Vec<String> = Vec::new();
-        let named = [&c.id, &c.question, &c.answers].into_iter().chain(&c.images).map(String::as_str);
-        for name in named.chain(self.template.placeholders()) {
-            if !out.iter().any(|o| o == name) {
-                out.push(name.to_string());
-            }
+        let mut out = self.def.columns.read_columns();
+        for path in self.prompt.column_paths() {
+            push_root(&mut out, path);
         }
         out
     }
 
-    /// Turns row `index` of the data into a request and its references.
+    /// Turns row `index` of the data into a request, its references, scoring context and
+    /// breakdown categories.
     pub fn build_sample(&self, row: &Row, index: usize) -> Result<PreparedSample, TaskError> {
         let cols = &self.def.columns;
         let fail = |id: Option<&str>, message: String| TaskError::Sample {
@@ -120,80 +163,118 @@ impl Task {
             id: id.map(str::to_string),
             message,
         };
-        let id = match row.get(&cols.id) {
-            None => return Err(fail(None, missing(&cols.id, "id"))),
-            Some(cell) => cell.as_text().ok_or_else(|| {
-                fail(None, format!("id column `{}` holds {}, not text or a number", cols.id, kind(cell)))
-            })?,
+        let id = match &cols.id {
+            None => index.to_string(),
+            Some(column) => match row.get(column) {
+                None => return Err(fail(None, format!("id column `{column}` is missing from the row"))),
+                Some(cell) => cell.as_text().ok_or_else(|| {
+                    fail(None, format!("id column `{column}` holds {}, not text or a number", kind(cell)))
+                })?,
+            },
         };
-        let fail = |message: String| fail(Some(&id), message);
+        self.sample_parts(row, id.clone()).map_err(|message| fail(Some(&id), message))
+    }
 
-        let prompt = self.template.render(|name| match row.get(name) {
-            None => Err(fail(missing(name, "prompt"))),
-            Some(cell) => {
-                cell.as_text().ok_or_else(|| fail(format!("prompt column `{name}` holds {}, not text", kind(cell))))
+    fn sample_parts(&self, row: &Row, id: String) -> Result<PreparedSample, String> {
+        let cols = &self.def.columns;
+        let column = |path: &str| text_at(row, path, "prompt");
+        let question = match text_at(row, &cols.question, "question")? {
+            Some(q) => q,
+            None => return Err(format!("question column `{}` is null", cols.question)),
+        };
+        let (stem, choices) = match (&cols.choices, &cols.choices_in_question) {
+            (Some(path), _) => (None, choices_from_cell(lookup(row, path, "choices")?, path)?),
+            (None, Some(marker)) => {
+                let (stem, choices) = split_embedded_choices(&question, marker)
+                    .map_err(|e| format!("question column `{}`: {e}", cols.question))?;
+                (Some(stem), choices)
             }
-        })?;
+            (None, None) => (None, Vec::new()),
+        };
+        let input = RenderInput { question: &question, stem: stem.as_deref(), choices: &choices };
+        let (prompt, assistant_prefix) = self.prompt.render(&input, &column)?;
 
-        let mut images = Vec::with_capacity(cols.images.len());
+        let mut images = Vec::new();
         for name in &cols.images {
-            let bytes = match row.get(name) {
-                None => return Err(fail(missing(name, "image"))),
-                Some(Cell::Image(img)) if !img.bytes.is_empty() => img.bytes.clone(),
-                Some(Cell::Image(img)) => {
-                    return Err(fail(format!(
-                        "image column `{name}` has no bytes (path {:?}); only embedded images are supported",
-                        img.path
-                    )))
-                }
-                Some(Cell::Bytes(bytes)) if !bytes.is_empty() => bytes.clone(),
-                Some(Cell::Bytes(_)) => return Err(fail(format!("image column `{name}` is empty"))),
-                Some(Cell::Null) => return Err(fail(format!("image column `{name}` is null"))),
-                Some(other) => return Err(fail(format!("image column `{name}` holds {}, not an image", kind(other)))),
-            };
-            images.push(EncodedImage { bytes });
+            match image_bytes(lookup(row, name, "image")?, name)? {
+                Some(bytes) => images.push(EncodedImage { bytes }),
+                None => return Err(format!("image column `{name}` is null")),
+            }
+        }
+        let wanted: Vec<usize> = if cols.images_by_reference {
+            referenced_images(std::iter::once(question.as_str()).chain(choices.iter().map(String::as_str)))
+        } else {
+            Vec::new()
+        };
+        if wanted.is_empty() {
+            for name in &cols.optional_images {
+                images.extend(image_bytes(lookup(row, name, "image")?, name)?.map(|bytes| EncodedImage { bytes }));
+            }
+        } else {
+            for n in wanted {
+                let name = cols.optional_images.get(n.wrapping_sub(1)).ok_or_else(|| {
+                    format!(
+                        "the prompt refers to `<image {n}>` but only {} image columns exist",
+                        cols.optional_images.len()
+                    )
+                })?;
+                let bytes = image_bytes(lookup(row, name, "image")?, name)?
+                    .ok_or_else(|| format!("the prompt refers to `<image {n}>` but image column `{name}` is null"))?;
+                images.push(EncodedImage { bytes });
+            }
+        }
+        if images.is_empty() {
+            return Err("the row has no image (every image column is null)".into());
         }
 
-        let references = match row.get(&cols.answers) {
-            None => return Err(fail(missing(&cols.answers, "answers"))),
-            Some(Cell::Null) => Vec::new(),
-            Some(cell) => cell.as_text_list().ok_or_else(|| {
-                fail(format!("answers column `{}` holds {}, not text or a list of text", cols.answers, kind(cell)))
-            })?,
-        };
+        let answers = lookup(row, &cols.answers, "answers")?;
+        let references = rowread::references(answers, &cols.answers, cols.answer_format, choices.len())?;
+
+        let mut fields = self.def.scoring.fields.clone();
+        for (field, path) in &cols.fields {
+            if let Some(value) = text_at(row, path, "field")? {
+                fields.insert(field.clone(), value);
+            }
+        }
+        let mut breakdown = BTreeMap::new();
+        for (name, path, regex) in &self.breakdown {
+            let Some(value) = text_at(row, path, "breakdown")? else { continue };
+            let value = match regex {
+                None => value,
+                Some(re) => re
+                    .captures(&value)
+                    .and_then(|c| c.get(1))
+                    .map(|m| m.as_str().to_string())
+                    .ok_or_else(|| format!("breakdown `{name}`: `{value}` in `{path}` does not match `{re}`"))?,
+            };
+            breakdown.insert(name.clone(), value);
+        }
 
         Ok(PreparedSample {
             id,
-            request: GenerationRequest { prompt, images, max_new_tokens: self.def.generation.max_new_tokens },
+            request: GenerationRequest { prompt, images, max_new_tokens: self.max_new_tokens() },
             references,
-            context: ScoringContext::default(),
-            breakdown: BTreeMap::new(),
+            context: ScoringContext { choices, fields },
+            breakdown,
+            assistant_prefix,
         })
     }
 
     /// Extracts the answer from a raw generation and scores it against the references.
     pub fn score(&self, prediction: &str, references: &[String], context: &ScoringContext) -> Scored {
         let (extracted, trace) = run_pipeline(&self.steps, prediction);
-        let score = self.metric.score(&extracted, references, context, self.profile);
+        let score = self.metric.score(&extracted, references, context, self.profile());
         Scored { extracted, trace, score }
     }
 }
 
-fn missing(column: &str, role: &str) -> String {
-    format!("{role} column `{column}` is missing from the row")
-}
-
-/// A short description of a cell's type, for error messages.
-fn kind(cell: &Cell) -> &'static str {
-    match cell {
-        Cell::Null => "null",
-        Cell::Bool(_) => "a boolean",
-        Cell::Int(_) => "an integer",
-        Cell::Float(_) => "a float",
-        Cell::Text(_) => "text",
-        Cell::Bytes(_) => "bytes",
-        Cell::List(_) => "a list",
-        Cell::Image(_) => "an image",
-        Cell::Struct(_) => "a struct",
+/// Compiles prompt profile `name` of `def`, or says which profiles the file defines.
+fn compile_prompt(def: &TaskDef, name: &str) -> Result<CompiledPrompt, String> {
+    match def.prompt.profile(name) {
+        Some((name, profile)) => CompiledPrompt::new(name, profile),
+        None => {
+            let defined: Vec<&str> = def.prompt.profiles().into_iter().map(|(n, _)| n).collect();
+            Err(format!("prompt profile `{name}` is not defined for this task (defined: {})", defined.join(", ")))
+        }
     }
 }

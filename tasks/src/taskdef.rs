@@ -1,19 +1,22 @@
 //! `task.toml`: the declarative definition of a task, as written in `tasks/defs/<name>/`.
 //!
-//! A definition names the data (Hugging Face repo, config, split), the columns to read, the
-//! prompt template, the token budget and how to score (extraction steps, metric, profile). Keys
+//! A definition names the data (Hugging Face repo, config, split), the columns to read
+//! ([`ColumnsDef`]), one prompt per reference framework ([`PromptDef`]), the token budget and how
+//! to score (extraction steps, metric, profile). Keys
 //! are kebab-case; unknown keys are errors, so a typo never silently changes a benchmark.
 //! Loading validates names and placeholders and reports problems as one line naming the file and
 //! the key, e.g. ``task config defs/x/task.toml: missing key `scoring.metric` ``.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::columnsdef::{AnswerFormat, BreakdownDef, ColumnsDef, DerivedBreakdown};
 use crate::error::TaskError;
 use crate::extract::extractor;
 use crate::metrics::{metric, MetricProfile};
-use crate::template::Template;
+pub use crate::promptdef::{PromptCaseDef, PromptDef, PromptProfileDef, ReplaceDef, PROMPT_PROFILES};
 
 /// A whole task definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,29 +55,6 @@ pub struct DatasetDef {
     pub revision: Option<String>,
 }
 
-/// `[columns]`: the roles of the data set's columns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct ColumnsDef {
-    /// The sample id column (text or integer).
-    pub id: String,
-    /// The question column.
-    pub question: String,
-    /// The reference answers (a list of strings, or one string).
-    pub answers: String,
-    /// Image columns, in the order the images precede the prompt.
-    pub images: Vec<String>,
-}
-
-/// `[prompt]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct PromptDef {
-    /// The user turn's text; `{column}` is replaced by that column's value, `{{`/`}}` are literal
-    /// braces.
-    pub template: String,
-}
-
 /// `[generation]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -91,8 +71,12 @@ pub struct ScoringDef {
     pub metric: String,
     /// Extraction step names, applied in order to the raw generation.
     pub extraction: Vec<String>,
-    /// Which reference implementation the score reproduces.
+    /// Which reference implementation the score reproduces (unless the prompt profile in use
+    /// names its own `metric-profile`).
     pub profile: MetricProfile,
+    /// Constant scoring-context fields, e.g. `{ extractor = "ai2d" }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl TaskDef {
@@ -134,34 +118,18 @@ impl TaskDef {
             ("dataset.repo-id", &self.dataset.repo_id),
             ("dataset.config", &self.dataset.config),
             ("dataset.split", &self.dataset.split),
-            ("columns.id", &self.columns.id),
-            ("columns.question", &self.columns.question),
-            ("columns.answers", &self.columns.answers),
         ] {
             if value.trim().is_empty() {
                 return Err(format!("key `{key}` must not be empty"));
             }
         }
-        if self.columns.images.iter().any(|c| c.trim().is_empty()) {
-            return Err("key `columns.images`: column names must not be empty".into());
-        }
+        self.columns.validate()?;
         if self.generation.max_new_tokens == 0 {
             return Err("key `generation.max-new-tokens` must be at least 1".into());
         }
-        let template = Template::parse(&self.prompt.template).map_err(|e| format!("key `prompt.template`: {e}"))?;
-        for name in template.placeholders() {
-            if name == self.columns.answers {
-                return Err(format!(
-                    "key `prompt.template`: placeholder `{{{name}}}` is the answers column; \
-                     the prompt would leak the references"
-                ));
-            }
-            if self.columns.images.iter().any(|c| c == name) {
-                return Err(format!(
-                    "key `prompt.template`: placeholder `{{{name}}}` is an image column; images \
-                     are sent before the text, not rendered into it"
-                ));
-            }
+        self.prompt.validate(&self.columns)?;
+        if self.scoring.fields.keys().any(|k| self.columns.fields.contains_key(k)) {
+            return Err("key `scoring.fields`: a field is also read from a column (`columns.fields`)".into());
         }
         metric(&self.scoring.metric).map_err(|e| format!("key `scoring.metric`: {e}"))?;
         for step in &self.scoring.extraction {

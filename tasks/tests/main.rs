@@ -1,7 +1,7 @@
 //! Integration tests of smolbench-tasks: task files, samples, scoring and the registry.
 
 use smolbench_datasets::{Cell, ImageCell, Row};
-use smolbench_tasks::{builtin_task, suite, MetricProfile, Task, TaskDef, TaskError};
+use smolbench_tasks::{builtin_task, builtin_task_names, suite, MetricProfile, Task, TaskDef, TaskError};
 
 const DOCVQA_TOML: &str = include_str!("../defs/docvqa/task.toml");
 
@@ -30,7 +30,13 @@ mod taskdef {
         assert_eq!(def.dataset.split, "validation");
         assert_eq!(def.dataset.revision, None);
         assert_eq!(def.columns.images, vec!["image"]);
-        assert_eq!(def.prompt.template, "{question}\nAnswer the question using a single word or phrase.");
+        assert_eq!(def.prompt.default, "lmms-eval");
+        let lmms = def.prompt.lmms_eval.as_ref().expect("lmms-eval profile");
+        assert_eq!(lmms.template, "{question}\nAnswer the question using a single word or phrase.");
+        assert_eq!(lmms.max_new_tokens, None);
+        let vlm = def.prompt.vlmevalkit_smolvlm.as_ref().expect("vlmevalkit-smolvlm profile");
+        assert_eq!(vlm.max_new_tokens, Some(2048));
+        assert_eq!(vlm.metric_profile, Some(MetricProfile::VlmEvalKit));
         assert_eq!(def.generation.max_new_tokens, 32);
         assert_eq!(def.scoring.metric, "anls");
         assert_eq!(def.scoring.extraction, vec!["strip"]);
@@ -38,7 +44,10 @@ mod taskdef {
         let json = def.to_json();
         assert_eq!(json["dataset"]["repo-id"], "lmms-lab/DocVQA");
         assert_eq!(json["scoring"]["profile"], "official");
+        assert_eq!(json["prompt"]["default"], "lmms-eval");
+        assert!(json["prompt"]["lmms-eval"]["template"].is_string());
         assert!(json["dataset"].get("revision").is_none());
+        assert!(json["columns"].get("choices").is_none());
     }
 
     #[test]
@@ -227,8 +236,10 @@ mod registry {
     use super::*;
 
     #[test]
-    fn image_suite_lists_docvqa() {
-        assert_eq!(suite("image").expect("exists"), vec!["docvqa"]);
+    fn image_suite_lists_the_nine_paper_benchmarks_in_order() {
+        let expected = ["ocrbench", "ai2d", "chartqa", "textvqa", "docvqa", "scienceqa", "mmmu", "mathvista", "mmstar"];
+        assert_eq!(suite("image").expect("exists"), expected);
+        assert_eq!(builtin_task_names(), expected);
         for name in suite("image").expect("exists") {
             builtin_task(name).expect("every suite task loads");
         }
@@ -247,8 +258,8 @@ mod registry {
         assert!(err.contains("unknown task `docvq`; did you mean `docvqa`?"), "{err}");
         let err = suite("imgae").expect_err("unknown").to_string();
         assert!(err.contains("did you mean `image`?"), "{err}");
-        let err = builtin_task("mmmu").expect_err("unknown").to_string();
+        let err = builtin_task("videomme").expect_err("unknown").to_string();
         assert!(!err.contains("did you mean"), "{err}");
-        assert!(err.contains("known: docvqa"), "{err}");
+        assert!(err.contains("known: ocrbench, ai2d, chartqa"), "{err}");
     }
 }

@@ -75,6 +75,10 @@ pub struct TaskRecord {
     pub config: serde_json::Value,
     /// Where the data came from (a directory of parquet files).
     pub data_dir: String,
+    /// The data set's revision: the hub snapshot's commit for cached data, `synthetic` for the
+    /// generated fixtures, `None` for a plain directory.
+    #[serde(default)]
+    pub data_revision: Option<String>,
     /// The data files read, with hashes.
     pub data_files: Vec<FileHash>,
     /// Samples in the split, before `--limit`.

@@ -79,6 +79,7 @@ fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &s
                 version: t.task.version(),
                 config: t.task.def().to_json(),
                 data_dir: t.data_dir.display().to_string(),
+                data_revision: t.data_revision.clone(),
                 data_files: t.table.files().iter().map(|f| hash_file(f, &t.data_dir)).collect::<Result<_>>()?,
                 available_samples: t.table.num_rows(),
                 selected_samples: t.selected,

@@ -15,7 +15,16 @@ use smolbench_core::ScoringContext;
 use crate::error::TaskError;
 
 mod anls;
+mod can_infer;
+mod mathvista;
+mod mcq;
+mod mcq_head;
+mod mcq_rules;
+mod mmmu;
+mod mmmu_parse;
 mod ocrbench;
+mod pyrandom;
+mod pyrepr;
 mod relaxed_accuracy;
 #[cfg(test)]
 pub(crate) mod vectors;
@@ -24,7 +33,27 @@ mod vqa_normalise;
 mod vqa_tables;
 
 pub use anls::{anls, levenshtein, AnlsProfile};
-pub use ocrbench::{ocrbench_match, OcrBenchProfile};
+pub use can_infer::can_infer;
+pub use mathvista::{
+    extract_answer as mathvista_extract_answer, mathvista_correct, mathvista_score, normalize_extracted_answer,
+    py_int_str, vlmevalkit_correct as mathvista_vlmevalkit_correct, Precision,
+};
+pub use mcq::{mcq_score, McqExtractor};
+pub use mcq_head::extract_mcq_answer;
+pub use mcq_rules::{
+    ai2d_correct, ai2d_filter, exact_match_ignoring_case_and_punctuation, mlvu_v071_extract, mmstar_classic_correct,
+    mvbench_correct, mvbench_process, scienceqa_correct, videomme_official_extract,
+};
+pub use mmmu::{
+    eval_open, eval_open_lmms_v04, mmmu_score, mmmu_seed, mmmu_subject, score_mmmu_outputs, score_mmmu_responses,
+    MmmuReport, MmmuResponse, MmmuScore, MMMU_DOMAINS, MMMU_SUBJECTS,
+};
+pub use mmmu_parse::{
+    extract_numbers, normalize_str, parse_multi_choice, parse_open_response, McParse, MmmuParser, OpenValue,
+};
+pub use ocrbench::{ocrbench_match, ocrbench_score, OcrBenchProfile};
+pub use pyrandom::PyRandom;
+pub use pyrepr::py_float_repr;
 pub use relaxed_accuracy::{relaxed_accuracy, relaxed_correctness};
 pub use vqa_accuracy::vqa_accuracy;
 pub use vqa_normalise::{normalise_vqa_answer, VqaNormaliser};
@@ -145,6 +174,62 @@ pub static METRICS: &[Metric] = &[
         aggregation: Aggregation::Mean,
         score: |prediction, references, _, _| relaxed_accuracy(prediction, references),
     },
+    Metric {
+        name: "mcq",
+        description: "Multiple-choice letter match (1/0) against a gold letter in `references`; reads \
+                      `fields[\"extractor\"]` (an extractor such as `mmmu_official`, `lmms_head`, \
+                      `can_infer`, or a benchmark name `mmstar`, `ai2d`, `scienceqa`, `videomme`, `mlvu`, \
+                      `mvbench`, `mmmu` resolved per profile; default by profile) and `choices` (option \
+                      texts, A first; none means A-D) (AI2D §4, ScienceQA §5, MMStar §6, §10, §11).",
+        higher_is_better: true,
+        aggregation: Aggregation::Mean,
+        score: mcq_score,
+    },
+    Metric {
+        name: "mmmu",
+        description: "MMMU correctness (1/0); reads `fields[\"question_type\"]` (`multiple-choice` or \
+                      `open`) and `choices`; references are the gold letter or the open answers. \
+                      Official parser/eval_open, lmms-eval >= v0.4 (open always wrong), VLMEvalKit \
+                      can_infer (§7).",
+        higher_is_better: true,
+        aggregation: Aggregation::Mean,
+        score: mmmu_score,
+    },
+    Metric {
+        name: "mathvista",
+        description: "MathVista correctness (1/0) with rule-based extraction and no LLM judge; reads \
+                      `fields` `question_type`, `answer_type`, `precision` (`unit` is prompt-only) and \
+                      `choices`; `references[0]` is the answer (§9).",
+        higher_is_better: true,
+        aggregation: Aggregation::Mean,
+        score: mathvista_score,
+    },
+    Metric {
+        name: "ocrbench",
+        description: "OCRBench substring hit (1/0); reads `fields[\"dataset\"]` (HME100k is compared \
+                      without spaces, case-sensitively; falls back to `fields[\"question_type\"]`). \
+                      official and vlmevalkit: OCRBench/example.py; lmms-eval: HEAD 75571cfe (§8).",
+        higher_is_better: true,
+        aggregation: Aggregation::Mean,
+        score: ocrbench_score,
+    },
+    Metric {
+        name: "exact_match",
+        description: "lmms-eval `exact_match` with ignore_case and ignore_punctuation: the stripped \
+                      prediction equals a reference after lower-casing and deleting ASCII punctuation; \
+                      reads no context fields; the same in every profile (§0.4).",
+        higher_is_better: true,
+        aggregation: Aggregation::Mean,
+        score: |prediction, references, _, _| {
+            let prediction = crate::pycompat::py_strip(prediction);
+            let hit = references.iter().any(|r| exact_match_ignoring_case_and_punctuation(prediction, r));
+            if hit {
+                1.0
+            } else {
+                0.0
+            }
+        },
+    },
 ];
 
 /// The metric called `name`, or an error suggesting the nearest known name.
@@ -177,6 +262,29 @@ mod tests {
         }
         assert_eq!(metric("vqa_accuracy").map(|m| m.name).ok(), Some("vqa_accuracy"));
         assert_eq!(metric("relaxed_accuracy").map(|m| m.name).ok(), Some("relaxed_accuracy"));
+        for name in ["mcq", "mmmu", "mathvista", "ocrbench", "exact_match"] {
+            assert_eq!(metric(name).map(|m| m.name).ok(), Some(name));
+        }
+    }
+
+    #[test]
+    fn context_metrics() {
+        let ctx = |pairs: &[(&str, &str)]| ScoringContext {
+            choices: Vec::new(),
+            fields: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        let gold = vec!["x^2".to_string()];
+        let ocr = metric("ocrbench").expect("registered");
+        let hme = ctx(&[("dataset", "HME100k")]);
+        assert_eq!(ocr.score("X ^ 2", &gold, &hme, MetricProfile::Official), 0.0);
+        assert_eq!(ocr.score("x ^ 2", &gold, &hme, MetricProfile::Official), 1.0);
+        assert_eq!(ocr.score("X^2", &gold, &ctx(&[("dataset", "IIIT5K")]), MetricProfile::LmmsEval), 1.0);
+        let em = metric("exact_match").expect("registered");
+        assert_eq!(em.score(" (B) ", &["B".into()], &ScoringContext::default(), MetricProfile::Official), 1.0);
+        let mcq = metric("mcq").expect("registered");
+        let scienceqa = ctx(&[("extractor", "scienceqa")]);
+        assert_eq!(mcq.score("B. dog", &["B".into()], &scienceqa, MetricProfile::Official), 1.0);
+        assert_eq!(mcq.score("(B)", &["B".into()], &scienceqa, MetricProfile::Official), 0.0);
     }
 
     #[test]

@@ -10,8 +10,17 @@
 //! - **lmms-eval HEAD**: as official, but outside HME100k both sides first fold full-width ASCII
 //!   (U+FF01–U+FF5E) to ASCII and U+3000 to a space.
 //!
-//! The metric needs the sample's source data set, so it is not in the per-task registry yet.
+//!
+//! The registered `ocrbench` metric ([`ocrbench_score`]) maps the harness profiles onto these:
+//! `official` → [`OcrBenchProfile::Official`]; `lmms-eval` → [`OcrBenchProfile::LmmsHead`]
+//! (HEAD 75571cfe: v0.7.2's case fix plus the full-width fold of bbddc790);
+//! `vlmevalkit` → [`OcrBenchProfile::Official`] (VLMEvalKit's `OCRBench_eval` applies the official
+//! rules, keyed by the HME category instead of the source set). lmms-eval v0.4–v0.7.1 is
+//! [`OcrBenchProfile::LmmsV04ToV071`], reachable through [`ocrbench_match`] only.
 
+use smolbench_core::ScoringContext;
+
+use super::MetricProfile;
 use crate::pycompat::{py_lower, py_strip};
 
 /// The source data set whose answers are compared without spaces and case-sensitively.
@@ -55,6 +64,35 @@ pub fn ocrbench_match(prediction: &str, answers: &[String], dataset: &str, profi
     } else {
         0.0
     }
+}
+
+/// The question type of the HME100k items, used when a sample carries no `dataset` field.
+const HME_QUESTION_TYPE: &str = "Handwritten Mathematical Expression Recognition";
+
+impl From<MetricProfile> for OcrBenchProfile {
+    fn from(profile: MetricProfile) -> Self {
+        match profile {
+            MetricProfile::Official | MetricProfile::VlmEvalKit => OcrBenchProfile::Official,
+            MetricProfile::LmmsEval => OcrBenchProfile::LmmsHead,
+        }
+    }
+}
+
+/// The registered `ocrbench` metric. Reads `context.fields["dataset"]` (the source set; `HME100k`
+/// switches to the space-free, case-sensitive rule) and, when that is missing,
+/// `context.fields["question_type"]` (the HME category means `HME100k`).
+pub fn ocrbench_score(
+    prediction: &str,
+    references: &[String],
+    context: &ScoringContext,
+    profile: MetricProfile,
+) -> f64 {
+    let dataset = match (context.fields.get("dataset"), context.fields.get("question_type")) {
+        (Some(dataset), _) => dataset.as_str(),
+        (None, Some(qt)) if qt == HME_QUESTION_TYPE => HME,
+        _ => "",
+    };
+    ocrbench_match(prediction, references, dataset, profile.into())
 }
 
 /// Full-width ASCII (U+FF01–U+FF5E) to ASCII, the ideographic space U+3000 to a space.

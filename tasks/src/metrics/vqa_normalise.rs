@@ -61,7 +61,7 @@ fn word_tokenize(s: &str) -> String {
 }
 
 /// The punctuation step, then the period step.
-fn process_punctuation(input: &str, flavour: VqaNormaliser) -> String {
+pub(crate) fn process_punctuation(input: &str, flavour: VqaNormaliser) -> String {
     let digit_comma_digit = has_digit_comma_digit(input, flavour == VqaNormaliser::LmmsEval);
     let mut out = input.to_string();
     for &p in PUNCTUATIONS {
