@@ -20,7 +20,7 @@ use crate::store::RunStore;
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).multiple(true))]
 pub struct RunArgs {
-    /// A suite of tasks: `image` (DocVQA for now).
+    /// A suite of tasks: `image` (OCRBench, AI2D, ChartQA, TextVQA, DocVQA, ScienceQA, MMMU, MathVista, MMStar).
     #[arg(long, group = "what")]
     suite: Option<String>,
     /// A task by name; repeatable. Adds to --suite.
