@@ -395,3 +395,109 @@ fn consecutive_failures_stop_the_run_and_keep_its_records() {
     assert_eq!(records[0].status, SampleStatus::Ok);
     assert!(run_dir.join("summary.json").is_file(), "an aborted run still writes its summary");
 }
+
+#[test]
+fn prompt_and_metric_profiles_are_chosen_on_the_command_line_and_recorded() {
+    let sb = Sandbox::new();
+    let run_dir = sb.path("run");
+    let out = sb.bench(&[
+        "run",
+        "--task",
+        "ai2d",
+        "--model",
+        "tiny",
+        "--limit",
+        "4",
+        "--prompt-profile",
+        "vlmevalkit-smolvlm",
+        "--metric-profile",
+        "official",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "bench run failed: {}", stderr(&out));
+    let manifest: RunManifest =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest.tasks[0].prompt_profile, "vlmevalkit-smolvlm");
+    assert_eq!(manifest.tasks[0].metric_profile, "official");
+    assert_eq!(manifest.tasks[0].config["prompt"]["default"], "vlmevalkit-smolvlm");
+    let records = read_records(&run_dir);
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        // VLMEvalKit's SmolVLM wrapper pre-fills " Answer:" on multiple-choice prompts; the engine
+        // saw it as part of the prompt, right after the template's `Assistant:`.
+        assert_eq!(r.assistant_prefix.as_deref(), Some(" Answer:"));
+        let templated = format!(
+            "<|im_start|>User:{}{}<end_of_utterance>\nAssistant: Answer:",
+            "<image>".repeat(r.n_images),
+            r.prompt
+        );
+        let expected = tiny_token_count(&templated) - r.n_images + r.n_images * manifest.model.tokens_per_image;
+        assert_eq!(r.generation.as_ref().unwrap().prompt_tokens, expected, "prompt {:?}", r.prompt);
+    }
+
+    let bad = sb.bench(&["run", "--task", "ai2d", "--model", "tiny", "--prompt-profile", "vlmevalkit"]);
+    let line = single_error_line(&bad);
+    assert!(line.contains("prompt profile") && line.contains("vlmevalkit-smolvlm"), "{line}");
+}
+
+#[test]
+fn data_is_checked_against_the_lock_before_scoring() {
+    let sb = Sandbox::new();
+    let run_dir = sb.path("run");
+    let args = ["run", "--task", "docvqa", "--model", "tiny", "--limit", "2", "--out"];
+    let out = sb.bench(&[&args[..], &[run_dir.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "bench run failed: {}", stderr(&out));
+    let manifest: RunManifest =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert!(manifest.tasks[0].data_lock.starts_with("verified (2 files)"), "{}", manifest.tasks[0].data_lock);
+
+    // Pin a copy of the data with `bench lock`, then change one byte of one shard.
+    let data = sb.path("home/fixtures/data");
+    let lock = sb.path("my.lock.toml");
+    let out =
+        sb.bench(&["lock", "--task", "docvqa", "--data-dir", data.to_str().unwrap(), "--out", lock.to_str().unwrap()]);
+    assert!(out.status.success(), "bench lock failed: {}", stderr(&out));
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(text.contains("DocVQA/validation-00000-of-00002.parquet"), "{text}");
+    let pinned = sb.bench(
+        &[
+            &args[..],
+            &[
+                sb.path("run2").to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--lock",
+                lock.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    assert!(pinned.status.success(), "bench run failed: {}", stderr(&pinned));
+
+    let shard = data.join("lmms-lab/DocVQA/DocVQA/validation-00001-of-00002.parquet");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    bytes[8] ^= 0x55;
+    std::fs::write(&shard, bytes).unwrap();
+    let tampered = sb.bench(&[&args[..], &[sb.path("run3").to_str().unwrap()]].concat());
+    assert!(!tampered.status.success());
+    let line = single_error_line(&tampered);
+    assert!(line.contains("validation-00001-of-00002.parquet has SHA-256"), "{line}");
+    assert!(line.contains("bench fetch --task docvqa"), "{line}");
+    assert!(!sb.path("run3").join("samples.jsonl").exists(), "nothing is scored on data that fails its lock");
+}
+
+#[test]
+fn fetching_a_task_offline_says_which_files_go_where() {
+    let sb = Sandbox::new();
+    let out = sb
+        .command(&["fetch", "--task", "docvqa", "--timeout", "20"])
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let line = single_error_line(&out);
+    assert!(line.contains("cannot download lmms-lab/DocVQA from http://127.0.0.1:9"), "{line}");
+    assert!(line.contains("DocVQA/validation-*.parquet"), "{line}");
+    assert!(line.contains("datasets--lmms-lab--DocVQA/snapshots"), "{line}");
+}

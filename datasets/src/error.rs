@@ -68,6 +68,15 @@ pub enum DatasetError {
         available: Vec<String>,
     },
 
+    /// A data lock file that is not valid.
+    #[error("{}: {problem}; fix the lock file or write it anew with `bench lock`", .path.display())]
+    BadLock {
+        /// The lock file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+
     /// An I/O error on a named path.
     #[error("I/O error on {}: {source}; check that the path exists and is readable/writable", .path.display())]
     Io {

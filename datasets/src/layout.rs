@@ -276,3 +276,75 @@ mod tests {
         assert_eq!(hf_cache_dataset_dir(hub, "other/Repo", None), None);
     }
 }
+
+/// The same choice as [`find_split_files`], made on a repository's file list (paths relative to
+/// its root, `/`-separated) instead of a directory: what `bench fetch --task` downloads.
+pub fn select_split_files(listing: &[String], config: Option<&str>, split: &str) -> Vec<String> {
+    let in_dir = |dir: &str, pattern: &Pattern| -> Vec<String> {
+        let mut files: Vec<String> = listing
+            .iter()
+            .filter(|p| {
+                let (parent, name) = p.rsplit_once('/').unwrap_or(("", p.as_str()));
+                parent == dir && pattern.matches(split, name)
+            })
+            .cloned()
+            .collect();
+        files.sort();
+        files
+    };
+    let mut candidates: Vec<(String, Pattern)> = Vec::new();
+    if let Some(config) = config {
+        candidates.push((config.to_string(), Pattern::SplitPrefix(PathBuf::new())));
+        candidates.push((format!("{config}/{split}"), Pattern::AnyParquet(PathBuf::new())));
+    }
+    candidates.push(("data".to_string(), Pattern::SplitPrefix(PathBuf::new())));
+    candidates.push((String::new(), Pattern::SplitPrefix(PathBuf::new())));
+    candidates.push((String::new(), Pattern::LoneFile(PathBuf::new())));
+    for (dir, pattern) in &candidates {
+        let mut files = in_dir(dir, pattern);
+        if let Pattern::LoneFile(_) = pattern {
+            let lone = files.len() == 1
+                && files[0].rsplit('/').next().and_then(|n| n.strip_suffix(".parquet")).is_some_and(|s| {
+                    !looks_like_split_file(s)
+                        && listing.iter().filter(|p| !p.contains('/') && p.ends_with(".parquet")).count() == 1
+                });
+            if !lone {
+                files.clear();
+            }
+        }
+        if !files.is_empty() {
+            return files;
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod listing_tests {
+    use super::select_split_files;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn listings_follow_the_directory_rules() {
+        let repo = names(&[
+            "README.md",
+            "DocVQA/test-00000-of-00001.parquet",
+            "DocVQA/validation-00000-of-00002.parquet",
+            "DocVQA/validation-00001-of-00002.parquet",
+            "InfographicVQA/validation-00000-of-00001.parquet",
+        ]);
+        assert_eq!(
+            select_split_files(&repo, Some("DocVQA"), "validation"),
+            names(&["DocVQA/validation-00000-of-00002.parquet", "DocVQA/validation-00001-of-00002.parquet"])
+        );
+        let data = names(&["data/test-00000-of-00001.parquet", "data/test_dev-00000-of-00001.parquet"]);
+        assert_eq!(select_split_files(&data, Some("default"), "test"), names(&["data/test-00000-of-00001.parquet"]));
+        let lone = names(&["mmstar.parquet", "README.md"]);
+        assert_eq!(select_split_files(&lone, Some("val"), "val"), names(&["mmstar.parquet"]));
+        let not_lone = names(&["train.parquet"]);
+        assert!(select_split_files(&not_lone, None, "val").is_empty());
+    }
+}

@@ -42,13 +42,15 @@
 
 mod cell;
 mod error;
+pub mod fetch;
 pub mod fixtures;
 mod layout;
+pub mod lock;
 mod parquet;
 
 pub use cell::{Cell, ImageCell, Row};
 pub use error::DatasetError;
 pub use fixtures::{write_all_image_fixtures, write_docvqa_fixture, FixtureSummary, ImageFixture, IMAGE_FIXTURES};
-pub use layout::{find_split_files, hf_cache_dataset_dir};
+pub use layout::{find_split_files, hf_cache_dataset_dir, select_split_files};
 pub use parquet::ParquetTable;
 pub use smolbench_core::hf_hub_dir;

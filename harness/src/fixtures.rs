@@ -8,8 +8,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use smolbench_datasets::find_split_files;
+use smolbench_datasets::lock::{pin_files, DataLock, LockedDataset};
 use smolbench_runners::model::tiny::{write_tiny_checkpoint, TinyGeometry};
 use smolbench_runners::model::{check_model_dir, TINY_SEED};
+use smolbench_tasks::{builtin_task, builtin_task_names};
 
 /// Rows in each synthetic split.
 pub const FIXTURE_ROWS: usize = 24;
@@ -24,6 +27,32 @@ pub fn default_fixtures_root() -> PathBuf {
 /// Where the synthetic copy of `repo_id` lives under `root`.
 pub fn synthetic_data_dir(root: &Path, repo_id: &str) -> PathBuf {
     root.join("data").join(repo_id)
+}
+
+/// The lock of the synthetic data sets: `<root>/data/data.lock.toml`, written with them.
+pub fn fixtures_lock_path(root: &Path) -> PathBuf {
+    root.join("data").join("data.lock.toml")
+}
+
+/// Pins every built-in task's synthetic files, so runs on the fixtures verify a real lock.
+fn write_fixtures_lock(root: &Path) -> Result<()> {
+    let mut lock = DataLock::default();
+    for name in builtin_task_names() {
+        let task = builtin_task(name)?;
+        let dataset = &task.def().dataset;
+        let dir = synthetic_data_dir(root, &dataset.repo_id);
+        let Ok(files) = find_split_files(&dir, Some(&dataset.config), &dataset.split) else { continue };
+        lock.upsert(LockedDataset {
+            task: name.to_string(),
+            repo_id: dataset.repo_id.clone(),
+            config: Some(dataset.config.clone()),
+            split: dataset.split.clone(),
+            revision: Some("synthetic".to_string()),
+            files: pin_files(&dir, &files)?,
+        });
+    }
+    lock.save(&fixtures_lock_path(root))?;
+    Ok(())
 }
 
 /// What [`write_fixtures`] wrote.
@@ -49,6 +78,7 @@ pub fn write_fixtures(root: &Path) -> Result<WrittenFixtures> {
             (repo_id, dir, summary.rows)
         })
         .collect();
+    write_fixtures_lock(root)?;
     Ok(WrittenFixtures { model_dir, datasets })
 }
 
@@ -56,7 +86,10 @@ pub fn write_fixtures(root: &Path) -> Result<WrittenFixtures> {
 pub fn ensure_fixtures(root: &Path) -> Result<()> {
     let data_present =
         smolbench_datasets::fixtures::IMAGE_FIXTURES.iter().all(|f| synthetic_data_dir(root, f.repo_id).is_dir());
-    if check_model_dir(&root.join("models").join("tiny")).is_err() || !data_present {
+    if check_model_dir(&root.join("models").join("tiny")).is_err()
+        || !data_present
+        || !fixtures_lock_path(root).is_file()
+    {
         write_fixtures(root)?;
     }
     Ok(())

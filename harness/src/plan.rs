@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use smolbench_core::{FileHash, SkippedTask};
+use smolbench_datasets::lock::{check_files, project_lock, DataLock, LockCheck};
 use smolbench_datasets::{find_split_files, hf_cache_dataset_dir, DatasetError, ParquetTable};
 use smolbench_runners::model::{prepare_model_dir, resolve_model, PreparedModel, ResolvedModel};
 use smolbench_tasks::Task;
 
-use crate::fixtures::{ensure_fixtures, synthetic_data_dir};
+use crate::fixtures::{ensure_fixtures, fixtures_lock_path, synthetic_data_dir};
 
 /// Where a run's data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,8 @@ pub struct PlannedTask {
     pub table: ParquetTable,
     /// Rows to run (after `--limit`).
     pub selected: usize,
+    /// How the data files compared with the data lock ([`LockCheck::label`]).
+    pub data_lock: String,
 }
 
 /// What `bench run` asked for.
@@ -65,6 +68,9 @@ pub struct PlanRequest<'a> {
     pub fixtures_root: &'a Path,
     /// Fail instead of skipping a task whose data is absent.
     pub strict: bool,
+    /// `--lock`: a data lock laid over the project's (default: `$SMOLBENCH_HOME/data.lock.toml`
+    /// where it exists).
+    pub lock_file: Option<&'a Path>,
 }
 
 /// A checked run.
@@ -83,14 +89,16 @@ pub struct RunPlan {
 }
 
 /// A task's data: found (directory and shard files), or absent with the reason.
-enum Located {
+pub enum Located {
+    /// The data set's directory and the split's files.
     Found(PathBuf, Vec<PathBuf>),
+    /// Why it is absent.
     Missing(String),
 }
 
 /// Finds a task's parquet shards. Absent data is [`Located::Missing`]; data that is present but
 /// unusable (a corrupt file) is an error.
-fn locate_task_data(task: &Task, source: &DataSource) -> Result<Located> {
+pub fn locate_task_data(task: &Task, source: &DataSource, lock: &DataLock) -> Result<Located> {
     let dataset = &task.def().dataset;
     let dir = match source {
         DataSource::Synthetic(root) => synthetic_data_dir(root, &dataset.repo_id),
@@ -102,7 +110,11 @@ fn locate_task_data(task: &Task, source: &DataSource) -> Result<Located> {
                 dir.clone()
             }
         }
-        DataSource::HfCache(hub) => match hf_cache_dataset_dir(hub, &dataset.repo_id, dataset.revision.as_deref()) {
+        DataSource::HfCache(hub) => match hf_cache_dataset_dir(
+            hub,
+            &dataset.repo_id,
+            dataset.revision.as_deref().or(lock.entry(task.name()).and_then(|e| e.revision.as_deref())),
+        ) {
             Some(dir) => dir,
             None => {
                 return Ok(Located::Missing(format!(
@@ -127,6 +139,63 @@ fn locate_task_data(task: &Task, source: &DataSource) -> Result<Located> {
     }
 }
 
+/// The default user lock: `$SMOLBENCH_HOME/data.lock.toml`, written by `bench lock`.
+pub fn default_user_lock_path() -> PathBuf {
+    smolbench_core::smolbench_home().join("data.lock.toml")
+}
+
+/// The lock a run checks its data against, and where it came from: the synthetic fixtures' own
+/// lock, or the project's lock with the user's (`--lock`, else the default user lock) over it.
+pub fn load_lock(source: &DataSource, lock_file: Option<&Path>) -> Result<(DataLock, String)> {
+    if let DataSource::Synthetic(root) = source {
+        let path = fixtures_lock_path(root);
+        return Ok((DataLock::load(&path)?, path.display().to_string()));
+    }
+    let user = lock_file.map(Path::to_path_buf).or_else(|| Some(default_user_lock_path()).filter(|p| p.is_file()));
+    match user {
+        Some(path) => {
+            let lock = project_lock().overlaid_with(DataLock::load(&path)?);
+            Ok((lock, format!("{} over the project lock", path.display())))
+        }
+        None => Ok((project_lock(), "the project lock".to_string())),
+    }
+}
+
+/// Compares a task's files with its lock entry. A mismatch is an error: scores on data other
+/// than the locked data would be reported as if they were comparable.
+fn check_task_lock(task: &Task, lock: &DataLock, origin: &str, data_dir: &Path, files: &[PathBuf]) -> Result<String> {
+    let Some(entry) = lock.entry(task.name()) else {
+        return Ok(format!("unpinned (no entry in {origin})"));
+    };
+    let dataset = &task.def().dataset;
+    let same_config = entry.config.as_deref().is_none_or(|c| c == dataset.config);
+    if entry.repo_id != dataset.repo_id || !same_config || entry.split != dataset.split {
+        anyhow::bail!(
+            "task {}: the lock entry in {origin} is for {} {} split {}, but the task reads {} {} split {}; pin the task's data anew with `bench lock --task {}`",
+            task.name(),
+            entry.repo_id,
+            entry.config.as_deref().unwrap_or("-"),
+            entry.split,
+            dataset.repo_id,
+            dataset.config,
+            dataset.split,
+            task.name()
+        );
+    }
+    match check_files(entry, data_dir, files)? {
+        LockCheck::Mismatch(problems) => anyhow::bail!(
+            "task {}: the data differs from {origin}: {}{}; download it again with `bench fetch --task {}` or pin these files with `bench lock --task {}`",
+            task.name(),
+            problems[0],
+            if problems.len() > 1 { format!(" (and {} more problems)", problems.len() - 1) } else { String::new() },
+            task.name(),
+            task.name()
+        ),
+        LockCheck::Unpinned => Ok(format!("unpinned (no files in {origin})")),
+        check => Ok(format!("{} against {origin}", check.label())),
+    }
+}
+
 /// Checks and prepares everything a run needs. A task whose data is absent is skipped with the
 /// reason (an error with `strict`); it is never scored as zero.
 pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> {
@@ -143,12 +212,14 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         }
         None => DataSource::HfCache(hub),
     };
+    let (lock, lock_origin) = load_lock(&data_source, request.lock_file)?;
     let prepared = prepare_model_dir(&model.dir, &smolbench_core::smolbench_home().join("prepared"))?;
     let mut planned = Vec::new();
     let mut skipped = Vec::new();
     for task in tasks {
-        match locate_task_data(&task, &data_source)? {
+        match locate_task_data(&task, &data_source, &lock)? {
             Located::Found(data_dir, files) => {
+                let data_lock = check_task_lock(&task, &lock, &lock_origin, &data_dir, &files)?;
                 let table = ParquetTable::open(files)?;
                 let selected = request.limit.map_or(table.num_rows(), |l| l.min(table.num_rows()));
                 let data_revision = match &data_source {
@@ -156,7 +227,7 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
                     DataSource::HfCache(_) => data_dir.file_name().map(|n| n.to_string_lossy().into_owned()),
                     DataSource::Dir(_) => None,
                 };
-                planned.push(PlannedTask { task, data_dir, data_revision, table, selected });
+                planned.push(PlannedTask { task, data_dir, data_revision, table, selected, data_lock });
             }
             Located::Missing(reason) if request.strict => anyhow::bail!("task {}: {reason} (--strict)", task.name()),
             Located::Missing(reason) => {

@@ -176,6 +176,7 @@ mod tests {
             index: 0,
             status: if score.is_some() { SampleStatus::Ok } else { SampleStatus::Failed },
             prompt: String::new(),
+            assistant_prefix: None,
             n_images: 0,
             references: vec![],
             context: ScoringContext::default(),

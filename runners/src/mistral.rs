@@ -7,8 +7,10 @@
 
 use std::time::Instant;
 
+use either::Either;
 use mistralrs::{
-    ModelDType, MultimodalLoaderType, MultimodalModelBuilder, RequestBuilder, Response, TextMessageRole, TokenSource,
+    ModelDType, MultimodalLoaderType, MultimodalModelBuilder, RequestBuilder, Response, TextMessageRole, TextMessages,
+    TokenSource,
 };
 use smolbench_core::{FinishReason, Generation, GenerationRequest};
 
@@ -25,6 +27,8 @@ pub struct MistralRsRunner {
     tokens_per_image: usize,
     compute: ComputeDevice,
     dtype: &'static str,
+    /// The model's context in tokens, where the engine reports one.
+    max_sequence_length: Option<usize>,
 }
 
 impl std::fmt::Debug for MistralRsRunner {
@@ -66,7 +70,8 @@ impl MistralRsRunner {
             path: prepared.dir.clone(),
             reason: e.to_string().lines().next().unwrap_or_default().to_string(),
         })?;
-        Ok(MistralRsRunner { model, tokens_per_image: prepared.tokens_per_image, compute, dtype })
+        let max_sequence_length = model.max_sequence_length().ok().flatten();
+        Ok(MistralRsRunner { model, tokens_per_image: prepared.tokens_per_image, compute, dtype, max_sequence_length })
     }
 
     /// Where the model computes.
@@ -95,7 +100,13 @@ impl MistralRsRunner {
         } else {
             RequestBuilder::new().add_image_message(TextMessageRole::User, &request.prompt, images)
         };
-        let builder = builder.set_deterministic_sampler().set_sampler_max_len(request.max_new_tokens);
+        let builder = match &request.assistant_prefix {
+            // The fixed template renders a final assistant message as the open assistant turn.
+            Some(prefix) => builder.add_message(TextMessageRole::Assistant, prefix),
+            None => builder,
+        };
+        let budget = self.budget(request, n_images).await?;
+        let builder = builder.set_deterministic_sampler().set_sampler_max_len(budget);
 
         let start = Instant::now();
         let mut stream = self.model.stream_chat_request(builder).await.map_err(|e| classify(e.to_string()))?;
@@ -152,7 +163,37 @@ impl MistralRsRunner {
             e2e_ms: e2e.as_secs_f64() * 1e3,
             decode_tokens_per_s,
             usage_source: usage_source.to_string(),
+            budget_capped_to: (budget < request.max_new_tokens).then_some(budget),
         })
+    }
+
+    /// The token budget that fits: the request's, lowered to what the model's context leaves after
+    /// the prompt. mistral.rs 0.8.1 compares only the generated length with the context, so a
+    /// long budget after a long prompt runs past the position table and fails the sample.
+    ///
+    /// The prompt is measured by tokenizing its text through the chat template and adding each
+    /// image's expansion; the few tokens where the image layout and the text layout differ are
+    /// covered by a margin.
+    async fn budget(&self, request: &GenerationRequest, n_images: usize) -> Result<usize, RunnerError> {
+        const LAYOUT_MARGIN: usize = 4;
+        let Some(context) = self.max_sequence_length else { return Ok(request.max_new_tokens) };
+        let mut messages = TextMessages::new().add_message(TextMessageRole::User, &request.prompt);
+        if let Some(prefix) = &request.assistant_prefix {
+            messages = messages.add_message(TextMessageRole::Assistant, prefix);
+        }
+        let text_tokens = self
+            .model
+            .tokenize(Either::Left(messages), None, true, true, None)
+            .await
+            .map_err(|e| classify(e.to_string()))?
+            .len();
+        let prompt = text_tokens + n_images * self.tokens_per_image + LAYOUT_MARGIN;
+        if prompt >= context {
+            return Err(RunnerError::Generation(format!(
+                "the prompt (about {prompt} tokens) does not fit the model's context of {context} tokens"
+            )));
+        }
+        Ok(request.max_new_tokens.min(context - prompt))
     }
 }
 

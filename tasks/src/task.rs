@@ -31,10 +31,6 @@ pub struct PreparedSample {
     pub context: ScoringContext,
     /// Categories of the sample, by breakdown name.
     pub breakdown: BTreeMap<String, String>,
-    /// Text the reference pre-fills the assistant turn with, for this prompt profile (VLMEvalKit's
-    /// SmolVLM wrapper: `" Answer:"` on multiple-choice prompts); the runner appends it after the
-    /// chat template's `Assistant:`.
-    pub assistant_prefix: Option<String>,
 }
 
 /// A scored generation and how its scored string was obtained.
@@ -252,11 +248,10 @@ impl Task {
 
         Ok(PreparedSample {
             id,
-            request: GenerationRequest { prompt, images, max_new_tokens: self.max_new_tokens() },
+            request: GenerationRequest { prompt, images, max_new_tokens: self.max_new_tokens(), assistant_prefix },
             references,
             context: ScoringContext { choices, fields },
             breakdown,
-            assistant_prefix,
         })
     }
 

@@ -31,13 +31,13 @@ fn ai2d_both_profiles() {
     assert_eq!(lmms.references, strings(&["B"]), "index 1 is letter B");
     assert_eq!(lmms.context.choices, strings(&["leaf", "sun", "root", "stem"]));
     assert_eq!(lmms.context.fields, map(&[("extractor", "ai2d")]));
-    assert_eq!(lmms.assistant_prefix, None);
+    assert_eq!(lmms.request.assistant_prefix, None);
     let vlm = build("ai2d", VLM, &ai2d_row("1"), 5);
     assert_eq!(
         vlm.request.prompt,
         "Question: Which label shows the sun?\nChoices:\nA. leaf\nB. sun\nC. root\nD. stem\nAnswer with the letter."
     );
-    assert_eq!(vlm.assistant_prefix.as_deref(), Some(" Answer:"));
+    assert_eq!(vlm.request.assistant_prefix.as_deref(), Some(" Answer:"));
     assert_eq!(vlm.request.max_new_tokens, 2048);
     assert_eq!(vlm.references, lmms.references);
     // Scored with lmms-eval's AI2D rule: "B. sun" is B, "The answer is B" is not.
@@ -96,7 +96,7 @@ fn scienceqa_both_profiles_with_and_without_hint() {
              with the letter."
         )
     );
-    assert_eq!(vlm.assistant_prefix.as_deref(), Some(" Answer:"));
+    assert_eq!(vlm.request.assistant_prefix.as_deref(), Some(" Answer:"));
     let no_hint = build("scienceqa", VLM, &scienceqa_row(""), 0);
     assert_eq!(
         no_hint.request.prompt,
@@ -140,7 +140,7 @@ fn mmstar_both_profiles() {
         vlm.request.prompt,
         "Question: How many circles are there?\nChoices:\nA. 2\nB. 3\nC. four, or more\nD. 5\nAnswer with the letter."
     );
-    assert_eq!(vlm.assistant_prefix.as_deref(), Some(" Answer:"));
+    assert_eq!(vlm.request.assistant_prefix.as_deref(), Some(" Answer:"));
 }
 
 #[test]

@@ -60,7 +60,7 @@ fn mmmu_multiple_choice_both_profiles() {
         " <image 1> Which style is shown? Compare with <image 2> .\nChoices:\nA. Baroque\nB. Monet's style\nC. \
          Cubism\nAnswer with the letter."
     );
-    assert_eq!(vlm.assistant_prefix.as_deref(), Some(" Answer:"));
+    assert_eq!(vlm.request.assistant_prefix.as_deref(), Some(" Answer:"));
     assert_eq!(image_tags(&vlm), vec!["painting", "sketch"]);
     assert_eq!(vlm.request.max_new_tokens, 2048);
 }
@@ -88,7 +88,7 @@ fn mmmu_open_question_both_profiles() {
     assert_eq!(lmms.breakdown["subject"], "Math");
     let vlm = build("mmmu", VLM, &row, 0);
     assert_eq!(vlm.request.prompt, "What is the perimeter of the rectangle in <image 1> , in cm?");
-    assert_eq!(vlm.assistant_prefix, None, "no options, no pre-filled answer");
+    assert_eq!(vlm.request.assistant_prefix, None, "no options, no pre-filled answer");
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn mathvista_multiple_choice_both_profiles() {
         "Please answer the question and provide the correct option letter, e.g., A, B, C, D, at the end.\nQuestion: \
          What fraction of the shape is blue?\nChoices:\nA. 3/11\nB. 8/11\nC. 6/11\nD. 3/5"
     );
-    assert_eq!(vlm.assistant_prefix.as_deref(), Some(" Answer:"));
+    assert_eq!(vlm.request.assistant_prefix.as_deref(), Some(" Answer:"));
     assert_eq!(vlm.request.max_new_tokens, 2048);
     let task = builtin_task("mathvista").expect("built in");
     assert_eq!(task.score("B", &lmms.references, &lmms.context).score, 1.0);
@@ -229,7 +229,7 @@ fn mathvista_free_form_cases() {
         "Please answer the question requiring a floating-point number with two decimal places and provide the final \
          value, e.g., 1.23, 1.34, 1.45, at the end.\nQuestion: How much money does Luca need? (Unit: $)"
     );
-    assert_eq!(vlm.assistant_prefix, None);
+    assert_eq!(vlm.request.assistant_prefix, None);
 
     let float1 = mathvista_row(q, Cell::Null, Cell::Null, Cell::Float(1.0), "1.5", "free_form", "float", "x");
     assert!(build("mathvista", LMMS, &float1, 0).request.prompt.ends_with("with one decimal place."));

@@ -26,7 +26,7 @@ fn docvqa_both_profiles() {
     let lmms = build("docvqa", LMMS, &row, 0);
     assert_eq!(lmms.request.prompt, format!(" What is the total?{VQA_POST}"));
     assert_eq!(lmms.request.max_new_tokens, 32);
-    assert_eq!(lmms.assistant_prefix, None);
+    assert_eq!(lmms.request.assistant_prefix, None);
     let vlm = build("docvqa", VLM, &row, 0);
     assert_eq!(
         vlm.request.prompt,

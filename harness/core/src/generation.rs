@@ -19,8 +19,13 @@ pub struct GenerationRequest {
     pub prompt: String,
     /// Images placed before the text in the user turn, in order.
     pub images: Vec<EncodedImage>,
-    /// The most tokens the model may generate.
+    /// The most tokens the model may generate (a runner lowers it to what the model's context
+    /// leaves after the prompt, and says so in [`Generation::budget_capped_to`]).
     pub max_new_tokens: usize,
+    /// Text the assistant turn starts with, as part of the prompt (VLMEvalKit's SmolVLM wrapper
+    /// pre-fills `" Answer:"` on multiple-choice prompts). The model continues after it; the
+    /// prediction is what it generates, without the prefix.
+    pub assistant_prefix: Option<String>,
 }
 
 /// Why generation stopped.
@@ -56,4 +61,8 @@ pub struct Generation {
     pub decode_tokens_per_s: Option<f64>,
     /// Where the token counts came from: `"engine"` (the engine's usage report) or `"counted"`.
     pub usage_source: String,
+    /// The token budget actually used when the request's `max_new_tokens` did not fit in the
+    /// model's context after the prompt; `None` when the request's budget was used as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_capped_to: Option<usize>,
 }

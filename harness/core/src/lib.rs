@@ -10,7 +10,12 @@
 //!
 //! ```
 //! use smolbench_core::GenerationRequest;
-//! let req = GenerationRequest { prompt: "What is the total?".into(), images: vec![], max_new_tokens: 32 };
+//! let req = GenerationRequest {
+//!     prompt: "What is the total?".into(),
+//!     images: vec![],
+//!     max_new_tokens: 32,
+//!     assistant_prefix: None,
+//! };
 //! assert_eq!(req.max_new_tokens, 32);
 //! ```
 #![deny(missing_docs)]

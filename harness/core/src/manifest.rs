@@ -85,6 +85,15 @@ pub struct TaskRecord {
     pub available_samples: usize,
     /// Samples selected to run.
     pub selected_samples: usize,
+    /// The prompt profile the prompts were built with (`lmms-eval`, `vlmevalkit-smolvlm`...).
+    #[serde(default)]
+    pub prompt_profile: String,
+    /// The metric profile the samples were scored with (`official`, `lmms-eval`, `vlmevalkit`).
+    #[serde(default)]
+    pub metric_profile: String,
+    /// How the data files compared with the data lock: `verified`, or why they were not checked.
+    #[serde(default)]
+    pub data_lock: String,
 }
 
 /// A task that was asked for but not run, and why.

@@ -70,6 +70,9 @@ pub struct SampleRecord {
     pub status: SampleStatus,
     /// The prompt text sent to the model (the user turn, without the chat template).
     pub prompt: String,
+    /// Text the assistant turn was pre-filled with (part of the prompt; not in the prediction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assistant_prefix: Option<String>,
     /// Number of images sent with the prompt.
     pub n_images: usize,
     /// Reference answers.

@@ -2,6 +2,7 @@
 
 mod fetch;
 mod fixtures;
+mod lock;
 mod models;
 mod rescore;
 mod run;
@@ -45,8 +46,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Write the embedded default: the tiny model and the synthetic data sets.
     Fixtures(fixtures::FixturesArgs),
-    /// Download a model into the Hugging Face cache.
+    /// Download a model, or tasks' data sets at their locked revision, into the Hugging Face cache.
     Fetch(fetch::FetchArgs),
+    /// Pin the local data of tasks: paths, sizes and SHA-256 into a data lock.
+    Lock(lock::LockArgs),
     /// List the model aliases and whether each is present locally.
     Models,
     /// List the built-in tasks and whether their data is present locally.
@@ -61,6 +64,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args).await,
         Command::Fixtures(args) => fixtures::run(args),
         Command::Fetch(args) => fetch::run(args).await,
+        Command::Lock(args) => lock::run(args),
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
         Command::Rescore(args) => rescore::run(args),

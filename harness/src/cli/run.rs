@@ -9,7 +9,7 @@ use clap::Args;
 use smolbench_core::{ModelRecord, RunManifest, TaskRecord, STORE_FORMAT_VERSION};
 use smolbench_runners::device::{fingerprint, ComputeDevice};
 use smolbench_runners::{default_compute_device, MistralRsRunner, ENGINE};
-use smolbench_tasks::{builtin_task, suite, Task};
+use smolbench_tasks::{builtin_task, suite, MetricProfile, Task};
 
 use crate::execute::{run_tasks, LoopSettings, Outcome};
 use crate::fixtures::default_fixtures_root;
@@ -48,6 +48,18 @@ pub struct RunArgs {
     /// Fail when a task's data set is absent instead of skipping the task.
     #[arg(long)]
     strict: bool,
+    /// How prompts are built: `lmms-eval` (each task's default) or `vlmevalkit-smolvlm` (the
+    /// prompts and budgets the SmolVLM authors evaluated with). Recorded in run.json.
+    #[arg(long, value_name = "PROFILE")]
+    prompt_profile: Option<String>,
+    /// Score with this metric profile (`official`, `lmms-eval`, `vlmevalkit`) instead of the one
+    /// the prompt profile and task name. Recorded in run.json.
+    #[arg(long, value_name = "PROFILE")]
+    metric_profile: Option<MetricProfile>,
+    /// A data lock to check the data against, laid over the project's
+    /// [default: $SMOLBENCH_HOME/data.lock.toml where it exists].
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
     /// Run on the CPU even in a CUDA build.
     #[arg(long)]
     cpu: bool,
@@ -66,7 +78,18 @@ fn selected_tasks(args: &RunArgs) -> Result<Vec<Task>> {
             names.push(t.clone());
         }
     }
-    Ok(names.iter().map(|n| builtin_task(n)).collect::<Result<Vec<_>, _>>()?)
+    let mut tasks = Vec::with_capacity(names.len());
+    for name in &names {
+        let mut task = builtin_task(name)?;
+        if let Some(profile) = &args.prompt_profile {
+            task = task.with_prompt_profile(profile)?;
+        }
+        if let Some(profile) = args.metric_profile {
+            task = task.with_profile(profile);
+        }
+        tasks.push(task);
+    }
+    Ok(tasks)
 }
 
 fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &str) -> Result<RunManifest> {
@@ -83,6 +106,9 @@ fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &s
                 data_files: t.table.files().iter().map(|f| hash_file(f, &t.data_dir)).collect::<Result<_>>()?,
                 available_samples: t.table.num_rows(),
                 selected_samples: t.selected,
+                prompt_profile: t.task.prompt_profile().to_string(),
+                metric_profile: t.task.profile().name().to_string(),
+                data_lock: t.data_lock.clone(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -124,6 +150,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         limit: args.limit,
         fixtures_root: &fixtures_root,
         strict: args.strict,
+        lock_file: args.lock.as_deref(),
     };
     let plan = plan_run(&request, tasks)?;
     for change in &plan.prepared.changes {
