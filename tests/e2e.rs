@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use smolbench_core::{FinishReason, MemorySource, RunManifest, SampleRecord, SampleStatus};
 use smolbench_runners::model::tiny::tiny_token_count;
-use smolbench_tasks::metrics::{anls, AnlsProfile};
+use smolbench_tasks::metrics::{anls, score_mmmu_responses, AnlsProfile, MmmuResponse};
+use smolbench_tasks::run_order::RUN_ORDER_STEP;
+use smolbench_tasks::MetricProfile;
 
 struct Sandbox {
     root: tempfile::TempDir,
@@ -500,4 +502,37 @@ fn fetching_a_task_offline_says_which_files_go_where() {
     assert!(line.contains("cannot download lmms-lab/DocVQA from http://127.0.0.1:9"), "{line}");
     assert!(line.contains("DocVQA/validation-*.parquet"), "{line}");
     assert!(line.contains("datasets--lmms-lab--DocVQA/snapshots"), "{line}");
+}
+
+#[test]
+fn mmmu_fallbacks_are_replayed_in_run_order_and_rescore_agrees() {
+    let sb = Sandbox::new();
+    let run_dir = sb.path("run");
+    let out =
+        sb.bench(&["run", "--task", "mmmu", "--model", "tiny", "--limit", "16", "--out", run_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "bench run failed: {}", stderr(&out));
+    let records = read_records(&run_dir);
+    let responses: Vec<MmmuResponse> = records
+        .iter()
+        .map(|r| MmmuResponse {
+            id: r.sample_id.clone(),
+            open: r.context.fields.get("question_type").is_some_and(|t| t == "open"),
+            response: r.extracted.clone().unwrap(),
+            options: r.context.choices.clone(),
+            golds: r.references.clone(),
+        })
+        .collect();
+    // The whole-run scorer (one generator, official subject order) gives the stored scores.
+    let report = score_mmmu_responses(&responses, MetricProfile::Official);
+    let stored: f64 = records.iter().map(|r| r.score.unwrap()).sum();
+    assert_eq!(report.overall.correct as f64, stored);
+    let replayed = records.iter().filter(|r| r.extraction_trace.iter().any(|s| s.step == RUN_ORDER_STEP)).count();
+    assert_eq!(replayed, report.random_fallbacks);
+    assert!(replayed > 0, "the tiny model's answers hit the random fallback");
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap()).unwrap();
+    assert!((summary["tasks"][0]["score"].as_f64().unwrap() - stored / records.len() as f64).abs() < 1e-12);
+
+    let rescore = sb.bench(&["rescore", run_dir.to_str().unwrap()]);
+    assert!(rescore.status.success(), "{}", stderr(&rescore));
+    assert!(String::from_utf8_lossy(&rescore.stdout).contains("0 of 16 samples scored differently"));
 }

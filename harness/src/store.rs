@@ -66,6 +66,26 @@ impl RunStore {
         self.samples.flush().context("flushing samples.jsonl")
     }
 
+    /// Replaces `samples.jsonl` with `records` (one line each), atomically: the new file is
+    /// written beside the old one and renamed over it, so a crash leaves one or the other whole.
+    /// Used when scores that depend on the whole run are settled at its end.
+    pub fn rewrite_samples(&mut self, records: &[SampleRecord]) -> Result<()> {
+        let path = self.dir.join(SAMPLES_FILE);
+        let tmp = self.dir.join(format!("{SAMPLES_FILE}.tmp"));
+        let mut text = Vec::new();
+        for record in records {
+            text.extend(serde_json::to_vec(record).context("serialising a sample record")?);
+            text.push(b'\n');
+        }
+        let mut file = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        file.write_all(&text).with_context(|| format!("writing {}", tmp.display()))?;
+        file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("replacing {}", path.display()))?;
+        self.samples =
+            OpenOptions::new().append(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+        Ok(())
+    }
+
     /// Writes `summary.json` and syncs the samples file to disk.
     pub fn finish(&mut self, summary: &RunSummary) -> Result<()> {
         self.samples.sync_all().context("syncing samples.jsonl")?;

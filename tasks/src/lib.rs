@@ -51,6 +51,7 @@ pub mod pycompat;
 mod pyliteral;
 mod registry;
 mod rowread;
+pub mod run_order;
 mod task;
 mod taskdef;
 mod template;

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use smolbench_core::{SampleRecord, SampleStatus};
+use smolbench_tasks::run_order::rescore_in_run_order;
 use smolbench_tasks::{MetricProfile, Task, TaskDef};
 
 use crate::store::{read_manifest, read_samples};
@@ -25,10 +26,9 @@ pub struct RescoreArgs {
     metric_profile: Option<String>,
 }
 
-/// Rescores every record of `records` with the tasks of the run; returns the new records and how
-/// many scores changed.
+/// Rescores every record of `records` with the tasks of the run (per sample, then the draws that
+/// depend on the whole run's order); returns the new records and how many scores changed.
 pub fn rescore_records(tasks: &[Task], records: &[SampleRecord]) -> Result<(Vec<SampleRecord>, usize)> {
-    let mut changed = 0;
     let mut out = Vec::with_capacity(records.len());
     for record in records {
         let mut record = record.clone();
@@ -37,15 +37,16 @@ pub fn rescore_records(tasks: &[Task], records: &[SampleRecord]) -> Result<(Vec<
                 format!("sample {} names task {} that run.json does not hold", record.sample_id, record.task)
             })?;
             let scored = task.score(prediction, &record.references, &record.context);
-            if record.score != Some(scored.score) {
-                changed += 1;
-            }
             record.score = Some(scored.score);
             record.extracted = Some(scored.extracted);
             record.extraction_trace = scored.trace;
         }
         out.push(record);
     }
+    for task in tasks {
+        rescore_in_run_order(task, &mut out);
+    }
+    let changed = out.iter().zip(records).filter(|(new, old)| new.score != old.score).count();
     Ok((out, changed))
 }
 
@@ -61,7 +62,10 @@ pub fn run(args: RescoreArgs) -> Result<ExitCode> {
             let def: TaskDef = serde_json::from_value(t.config.clone())
                 .with_context(|| format!("{}: task {} has an unreadable definition", args.run_dir.display(), t.name))?;
             let task = Task::new(def)?;
-            Ok(match profile {
+            // The profile asked for now, else the one the run recorded (it may have been chosen
+            // on the run's command line rather than by the definition).
+            let recorded = t.metric_profile.parse::<MetricProfile>().ok();
+            Ok(match profile.or(recorded) {
                 Some(p) => task.with_profile(p),
                 None => task,
             })

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use smolbench_core::{ModelRecord, RunManifest, TaskRecord, STORE_FORMAT_VERSION};
+use smolbench_core::{ModelRecord, RunManifest, SampleRecord, TaskRecord, STORE_FORMAT_VERSION};
 use smolbench_runners::device::{fingerprint, ComputeDevice};
 use smolbench_runners::{default_compute_device, MistralRsRunner, ENGINE};
+use smolbench_tasks::run_order::rescore_in_run_order;
 use smolbench_tasks::{builtin_task, suite, MetricProfile, Task};
 
 use crate::execute::{run_tasks, LoopSettings, Outcome};
@@ -139,6 +140,28 @@ fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &s
     })
 }
 
+/// Replays draws that depend on the whole run (MMMU's random fallback) once every sample is in,
+/// and rewrites the samples file where that changed anything.
+fn settle_run_order_scores(tasks: &[&Task], records: &mut [SampleRecord], store: &mut RunStore) -> Result<()> {
+    let mut fallbacks = 0;
+    for task in tasks {
+        let outcome = rescore_in_run_order(task, records);
+        if outcome.fallbacks > 0 {
+            tracing::info!(
+                "{}: {} random fallbacks replayed in run order, {} scores changed",
+                task.name(),
+                outcome.fallbacks,
+                outcome.changed
+            );
+        }
+        fallbacks += outcome.fallbacks;
+    }
+    if fallbacks > 0 {
+        store.rewrite_samples(records)?;
+    }
+    Ok(())
+}
+
 /// Runs `bench run`.
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let tasks = selected_tasks(&args)?;
@@ -180,7 +203,8 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             .and_then(|v| v.parse().ok())
             .map(Duration::from_millis),
     };
-    let (records, outcome) = run_tasks(&plan.tasks, &runner, &mut store, settings).await?;
+    let (mut records, outcome) = run_tasks(&plan.tasks, &runner, &mut store, settings).await?;
+    settle_run_order_scores(&plan.tasks.iter().map(|t| &t.task).collect::<Vec<_>>(), &mut records, &mut store)?;
     let summary = smolbench_reports::summarise_run(&run_id, &records);
     store.finish(&summary).context("writing summary.json")?;
     println!("{}", smolbench_reports::render_table(&summary));

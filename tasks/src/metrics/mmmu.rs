@@ -148,7 +148,7 @@ pub fn eval_open_lmms_v04(golds: &[String], first: Option<&OpenValue>) -> bool {
 
 /// Whether `question_type` (MMMU `multiple-choice`, `open`; the answer file's `short-answer`)
 /// names an open question.
-fn is_open(question_type: &str) -> bool {
+pub(crate) fn is_open(question_type: &str) -> bool {
     matches!(question_type, "open" | "short-answer")
 }
 

@@ -20,7 +20,7 @@ mod mathvista;
 mod mcq;
 mod mcq_head;
 mod mcq_rules;
-mod mmmu;
+pub(crate) mod mmmu;
 mod mmmu_parse;
 mod ocrbench;
 mod pyrandom;
