@@ -321,6 +321,7 @@ fn tasks_lists_local_data() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().find(|l| l.starts_with("docvqa")).expect("docvqa listed");
     assert!(line.contains("24 rows in"), "{line}");
+    assert!(line.contains(" 5349 ") && line.ends_with("(partial: 24 of 5349)"), "{line}");
     let out = sb.bench(&["tasks"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.lines().find(|l| l.starts_with("docvqa")).unwrap().ends_with("absent"), "{stdout}");

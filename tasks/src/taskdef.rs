@@ -53,6 +53,9 @@ pub struct DatasetDef {
     /// A commit or tag to pin; absent means the default branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// Rows in the full split, where known: a local copy with fewer is partial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<usize>,
 }
 
 /// `[generation]`.

@@ -15,12 +15,13 @@ pub struct TasksArgs {
     data_dir: Option<PathBuf>,
 }
 
-/// Prints one line per task: version, data set, split, metric and profile, and local rows.
+/// Prints one line per task: version, data set, split, full size, metric and profile, and the
+/// rows present locally (marked partial when fewer than the full split).
 pub fn run(args: TasksArgs) -> anyhow::Result<ExitCode> {
     let hub = smolbench_core::hf_hub_dir();
     println!(
-        "{:<10} {:>3}  {:<28} {:<24} {:<8} {:<10} local",
-        "task", "ver", "data set", "config/split", "metric", "profile"
+        "{:<10} {:>3}  {:<28} {:<24} {:>6}  {:<16} {:<10} local",
+        "task", "ver", "data set", "config/split", "rows", "metric", "profile"
     );
     for name in builtin_task_names() {
         let task = builtin_task(name)?;
@@ -34,16 +35,21 @@ pub fn run(args: TasksArgs) -> anyhow::Result<ExitCode> {
             .filter_map(|dir| {
                 let files = find_split_files(&dir, Some(&ds.config), &ds.split).ok()?;
                 let table = ParquetTable::open(files).ok()?;
-                Some(format!("{} rows in {}", table.num_rows(), dir.display()))
+                let partial = match ds.rows {
+                    Some(full) if table.num_rows() < full => format!(" (partial: {} of {full})", table.num_rows()),
+                    _ => String::new(),
+                };
+                Some(format!("{} rows in {}{partial}", table.num_rows(), dir.display()))
             })
             .next()
             .unwrap_or_else(|| "absent".into());
         println!(
-            "{:<10} {:>3}  {:<28} {:<24} {:<8} {:<10} {local}",
+            "{:<10} {:>3}  {:<28} {:<24} {:>6}  {:<16} {:<10} {local}",
             name,
             task.version(),
             ds.repo_id,
             format!("{}/{}", ds.config, ds.split),
+            ds.rows.map_or("?".to_string(), |r| r.to_string()),
             task.metric().name,
             task.profile().name()
         );
