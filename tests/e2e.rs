@@ -43,6 +43,11 @@ impl Sandbox {
     fn bench(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("bench runs")
     }
+
+    /// `bench run --task TASK --model tiny` followed by `args`.
+    fn run_tiny(&self, task: &str, args: &[&str]) -> Output {
+        self.bench(&[&["run", "--task", task, "--model", "tiny"][..], args].concat())
+    }
 }
 
 fn stderr(out: &Output) -> String {
@@ -66,8 +71,7 @@ fn single_error_line(out: &Output) -> String {
 fn tiny_run_records_consistent_samples() {
     let sb = Sandbox::new();
     let run_dir = sb.path("run");
-    let out =
-        sb.bench(&["run", "--task", "docvqa", "--model", "tiny", "--limit", "6", "--out", run_dir.to_str().unwrap()]);
+    let out = sb.run_tiny("docvqa", &["--limit", "6", "--out", run_dir.to_str().unwrap()]);
     assert!(out.status.success(), "bench run failed: {}", stderr(&out));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.lines().any(|l| l.starts_with("docvqa")), "table: {table}");
@@ -131,8 +135,7 @@ fn same_inputs_give_the_same_predictions() {
     let a = sb.path("a");
     let b = sb.path("b");
     for dir in [&a, &b] {
-        let out =
-            sb.bench(&["run", "--task", "docvqa", "--model", "tiny", "--limit", "3", "--out", dir.to_str().unwrap()]);
+        let out = sb.run_tiny("docvqa", &["--limit", "3", "--out", dir.to_str().unwrap()]);
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let preds = |d: &Path| read_records(d).into_iter().map(|r| r.prediction).collect::<Vec<_>>();
@@ -265,8 +268,7 @@ fn help_lists_the_subcommands() {
 fn rescore_recomputes_stored_scores() {
     let sb = Sandbox::new();
     let run_dir = sb.path("run");
-    let out =
-        sb.bench(&["run", "--task", "docvqa", "--model", "tiny", "--limit", "4", "--out", run_dir.to_str().unwrap()]);
+    let out = sb.run_tiny("docvqa", &["--limit", "4", "--out", run_dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     // Plant a prediction that matches its reference, with a wrong stored score: rescoring must
@@ -344,17 +346,7 @@ fn a_sample_with_a_broken_image_fails_alone() {
     let sb = Sandbox::new();
     let data = docvqa_with_broken_images(&sb, 6, &[2]);
     let run_dir = sb.path("run");
-    let out = sb.bench(&[
-        "run",
-        "--task",
-        "docvqa",
-        "--model",
-        "tiny",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out",
-        run_dir.to_str().unwrap(),
-    ]);
+    let out = sb.run_tiny("docvqa", &["--data-dir", data.to_str().unwrap(), "--out", run_dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let records = read_records(&run_dir);
     assert_eq!(records.len(), 6);
@@ -377,19 +369,10 @@ fn consecutive_failures_stop_the_run_and_keep_its_records() {
     let sb = Sandbox::new();
     let data = docvqa_with_broken_images(&sb, 8, &[1, 2, 3, 4]);
     let run_dir = sb.path("run");
-    let out = sb.bench(&[
-        "run",
-        "--task",
+    let out = sb.run_tiny(
         "docvqa",
-        "--model",
-        "tiny",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out",
-        run_dir.to_str().unwrap(),
-        "--max-consecutive-failures",
-        "4",
-    ]);
+        &["--data-dir", data.to_str().unwrap(), "--out", run_dir.to_str().unwrap(), "--max-consecutive-failures", "4"],
+    );
     assert!(!out.status.success());
     let line = single_error_line(&out);
     assert!(line.contains("stopped after 4 consecutive failed samples"), "{line}");
@@ -403,21 +386,19 @@ fn consecutive_failures_stop_the_run_and_keep_its_records() {
 fn prompt_and_metric_profiles_are_chosen_on_the_command_line_and_recorded() {
     let sb = Sandbox::new();
     let run_dir = sb.path("run");
-    let out = sb.bench(&[
-        "run",
-        "--task",
+    let out = sb.run_tiny(
         "ai2d",
-        "--model",
-        "tiny",
-        "--limit",
-        "4",
-        "--prompt-profile",
-        "vlmevalkit-smolvlm",
-        "--metric-profile",
-        "official",
-        "--out",
-        run_dir.to_str().unwrap(),
-    ]);
+        &[
+            "--limit",
+            "4",
+            "--prompt-profile",
+            "vlmevalkit-smolvlm",
+            "--metric-profile",
+            "official",
+            "--out",
+            run_dir.to_str().unwrap(),
+        ],
+    );
     assert!(out.status.success(), "bench run failed: {}", stderr(&out));
     let manifest: RunManifest =
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
@@ -439,7 +420,7 @@ fn prompt_and_metric_profiles_are_chosen_on_the_command_line_and_recorded() {
         assert_eq!(r.generation.as_ref().unwrap().prompt_tokens, expected, "prompt {:?}", r.prompt);
     }
 
-    let bad = sb.bench(&["run", "--task", "ai2d", "--model", "tiny", "--prompt-profile", "vlmevalkit"]);
+    let bad = sb.run_tiny("ai2d", &["--prompt-profile", "vlmevalkit"]);
     let line = single_error_line(&bad);
     assert!(line.contains("prompt profile") && line.contains("vlmevalkit-smolvlm"), "{line}");
 }
@@ -509,8 +490,7 @@ fn fetching_a_task_offline_says_which_files_go_where() {
 fn mmmu_fallbacks_are_replayed_in_run_order_and_rescore_agrees() {
     let sb = Sandbox::new();
     let run_dir = sb.path("run");
-    let out =
-        sb.bench(&["run", "--task", "mmmu", "--model", "tiny", "--limit", "16", "--out", run_dir.to_str().unwrap()]);
+    let out = sb.run_tiny("mmmu", &["--limit", "16", "--out", run_dir.to_str().unwrap()]);
     assert!(out.status.success(), "bench run failed: {}", stderr(&out));
     let records = read_records(&run_dir);
     let responses: Vec<MmmuResponse> = records

@@ -90,7 +90,7 @@ pub fn levenshtein<T: PartialEq>(a: &[T], b: &[T]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::vectors::{read_jsonl, strings};
+    use crate::metrics::vectors::{check_score_vectors, strings};
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
@@ -130,29 +130,14 @@ mod tests {
     /// Every row of `anls.jsonl`, every profile the file names.
     #[test]
     fn reference_vectors() {
-        let rows = read_jsonl("anls.jsonl");
-        assert_eq!(rows.len(), 134, "anls.jsonl should hold 134 cases");
         let fields = [
             ("expected_anls_lmms_eval", AnlsProfile::LmmsEval),
             ("expected_anls_lmms_eval", AnlsProfile::Official),
             ("expected_anls_vlmevalkit", AnlsProfile::VlmEvalKit),
             ("expected_anls_unstripped_pred", AnlsProfile::UnstrippedPred),
         ];
-        let mut failures = Vec::new();
-        for (line, row) in rows.iter().enumerate() {
-            let prediction = row["prediction"].as_str().expect("prediction is a string");
-            let answers = strings(&row["answers"]);
-            for (field, profile) in fields {
-                let want = row[field].as_f64().expect("expected value is a number");
-                let got = anls(prediction, &answers, profile);
-                if (got - want).abs() > 1e-12 {
-                    failures.push(format!(
-                        "line {}: {prediction:?} vs {answers:?} ({profile:?}): got {got}, want {want}",
-                        line + 1
-                    ));
-                }
-            }
-        }
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        check_score_vectors("anls.jsonl", 134, &fields, |row, profile| {
+            anls(row["prediction"].as_str().expect("prediction is a string"), &strings(&row["answers"]), profile)
+        });
     }
 }

@@ -109,35 +109,21 @@ fn fold_full_width(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::vectors::{read_jsonl, strings};
+    use crate::metrics::vectors::{check_score_vectors, strings};
 
     /// Every row of `ocrbench_match.jsonl`, all three scorers.
     #[test]
     fn reference_vectors() {
-        let rows = read_jsonl("ocrbench_match.jsonl");
-        assert_eq!(rows.len(), 520, "ocrbench_match.jsonl should hold 520 cases");
         let fields = [
             ("expected_score_official_example_py", OcrBenchProfile::Official),
             ("expected_score_lmms_v0.4_to_v0.7", OcrBenchProfile::LmmsV04ToV071),
             ("expected_score_lmms_head", OcrBenchProfile::LmmsHead),
         ];
-        let mut failures = Vec::new();
-        for (line, row) in rows.iter().enumerate() {
+        check_score_vectors("ocrbench_match.jsonl", 520, &fields, |row, profile| {
             let prediction = row["prediction"].as_str().expect("prediction is a string");
             let dataset = row["dataset"].as_str().expect("dataset is a string");
-            let answers = strings(&row["answers"]);
-            for (field, profile) in fields {
-                let want = row[field].as_f64().expect("expected value is a number");
-                let got = ocrbench_match(prediction, &answers, dataset, profile);
-                if got != want {
-                    failures.push(format!(
-                        "line {}: {prediction:?} vs {answers:?} [{dataset}] ({profile:?}): got {got}, want {want}",
-                        line + 1
-                    ));
-                }
-            }
-        }
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
+            ocrbench_match(prediction, &strings(&row["answers"]), dataset, profile)
+        });
     }
 
     #[test]

@@ -42,3 +42,33 @@ pub(crate) fn strings(value: &Value) -> Vec<String> {
         .map(|v| v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}")).to_string())
         .collect()
 }
+
+/// Checks a JSON-lines vector file of scores: the file holds `expected_rows` rows, and for every
+/// row and every `(field, profile)` pair, `score(row, profile)` equals the row's `field` to
+/// 1e-12. All mismatches are listed in one panic, each with its line and the row's `prediction`.
+pub(crate) fn check_score_vectors<P: Copy + std::fmt::Debug>(
+    name: &str,
+    expected_rows: usize,
+    fields: &[(&str, P)],
+    score: impl Fn(&Value, P) -> f64,
+) {
+    let rows = read_jsonl(name);
+    assert_eq!(rows.len(), expected_rows, "{name} should hold {expected_rows} cases");
+    let mut failures = Vec::new();
+    for (line, row) in rows.iter().enumerate() {
+        for &(field, profile) in fields {
+            let want =
+                row[field].as_f64().unwrap_or_else(|| panic!("{name} line {}: {field} is not a number", line + 1));
+            let got = score(row, profile);
+            if (got - want).abs() > 1e-12 {
+                failures.push(format!(
+                    "line {}: {} vs {} ({profile:?}): got {got}, want {want}",
+                    line + 1,
+                    row["prediction"],
+                    row["answers"]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

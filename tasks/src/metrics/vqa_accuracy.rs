@@ -59,31 +59,23 @@ fn leave_one_out(pred: &str, gts: &[String]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::vectors::{read_jsonl, strings};
+    use crate::metrics::vectors::{check_score_vectors, strings};
 
     /// Every row of `vqa_accuracy.jsonl`, all three profiles.
     #[test]
     fn reference_vectors() {
-        let rows = read_jsonl("vqa_accuracy.jsonl");
-        assert_eq!(rows.len(), 29, "vqa_accuracy.jsonl should hold 29 cases");
         let fields = [
             ("expected_lmms_eval_textvqa", MetricProfile::LmmsEval),
             ("expected_official_vqaEval", MetricProfile::Official),
             ("expected_vlmevalkit_vqa_score", MetricProfile::VlmEvalKit),
         ];
-        let mut failures = Vec::new();
-        for (line, row) in rows.iter().enumerate() {
-            let prediction = row["prediction"].as_str().expect("prediction is a string");
-            let answers = strings(&row["answers"]);
-            for (field, profile) in fields {
-                let want = row[field].as_f64().expect("expected value is a number");
-                let got = vqa_accuracy(prediction, &answers, profile);
-                if (got - want).abs() > 1e-12 {
-                    failures.push(format!("line {}: {prediction:?} ({profile}): got {got}, want {want}", line + 1));
-                }
-            }
-        }
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        check_score_vectors("vqa_accuracy.jsonl", 29, &fields, |row, profile| {
+            vqa_accuracy(
+                row["prediction"].as_str().expect("prediction is a string"),
+                &strings(&row["answers"]),
+                profile,
+            )
+        });
     }
 
     #[test]
