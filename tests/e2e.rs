@@ -517,3 +517,41 @@ fn mmmu_fallbacks_are_replayed_in_run_order_and_rescore_agrees() {
     assert!(rescore.status.success(), "{}", stderr(&rescore));
     assert!(String::from_utf8_lossy(&rescore.stdout).contains("0 of 16 samples scored differently"));
 }
+
+#[test]
+fn fetched_data_is_pinned_then_verified_by_runs_from_the_cache() {
+    let sb = Sandbox::new();
+    let fixtures = sb.path("fixtures");
+    assert!(sb.bench(&["fixtures", "--out", fixtures.to_str().unwrap()]).status.success());
+    // The hub, played on loopback by a server holding the synthetic DocVQA repository.
+    let remote = fixtures.join("data/lmms-lab/DocVQA");
+    let hub = smolbench_datasets::fake_hub::FakeHub::serve("lmms-lab/DocVQA", "c0ffee42", &remote).unwrap();
+    let fetch = sb.command(&["fetch", "--task", "docvqa"]).env("HF_ENDPOINT", hub.endpoint()).output().unwrap();
+    assert!(fetch.status.success(), "{}", stderr(&fetch));
+    let fetched = String::from_utf8_lossy(&fetch.stdout);
+    assert!(fetched.contains("datasets--lmms-lab--DocVQA/snapshots/c0ffee42 (2 files, unpinned)"), "{fetched}");
+
+    let lock = sb.bench(&["lock", "--task", "docvqa"]);
+    assert!(lock.status.success(), "{}", stderr(&lock));
+    let lock_text = std::fs::read_to_string(sb.path("home/data.lock.toml")).unwrap();
+    assert!(lock_text.contains("revision = \"c0ffee42\""), "{lock_text}");
+
+    // A real model directory (not the alias) reads data from the hub cache, checked against the
+    // user's lock over the project's.
+    let run_dir = sb.path("run");
+    let model = fixtures.join("models/tiny");
+    let out = sb.run_tiny(
+        "docvqa",
+        &["--model-path", model.to_str().unwrap(), "--limit", "2", "--out", run_dir.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest: RunManifest =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest.tasks[0].data_revision.as_deref(), Some("c0ffee42"));
+    assert!(manifest.tasks[0].data_lock.starts_with("verified (2 files) against"), "{}", manifest.tasks[0].data_lock);
+
+    // Fetching again with the lock in place verifies the cached files.
+    let again = sb.command(&["fetch", "--task", "docvqa"]).env("HF_ENDPOINT", hub.endpoint()).output().unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("(2 files, verified (2 files))"));
+}

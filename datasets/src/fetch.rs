@@ -29,6 +29,13 @@ pub struct FetchRequest<'a> {
     pub hub_dir: &'a Path,
     /// Bound on each network step.
     pub timeout: Duration,
+    /// The hub's base URL ([`hub_endpoint`]).
+    pub endpoint: &'a str,
+}
+
+/// The hub's base URL: `HF_ENDPOINT`, else `https://huggingface.co`.
+pub fn hub_endpoint() -> String {
+    std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".into())
 }
 
 /// What a fetch produced.
@@ -84,7 +91,7 @@ fn manual_instructions(request: &FetchRequest<'_>, revision: &str) -> String {
 /// Downloads the split's parquet files into the hub cache and checks them against the lock.
 pub async fn fetch_dataset(request: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
     let revision = request.lock.and_then(|l| l.revision.as_deref()).or(request.revision).unwrap_or("main").to_string();
-    let endpoint = std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".into());
+    let endpoint = request.endpoint.to_string();
     let fail = |reason: String| FetchError {
         repo_id: request.repo_id.to_string(),
         endpoint: endpoint.clone(),
@@ -126,13 +133,64 @@ pub async fn fetch_dataset(request: &FetchRequest<'_>) -> Result<Fetched, FetchE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lock::LockedFile;
+    use crate::fake_hub::FakeHub;
+    use crate::lock::{pin_files, LockedFile};
+
+    /// Downloads through `hf-hub` from a loopback stand-in for the hub, then checks the lock:
+    /// unpinned, pinned and verified, and pinned with a wrong hash.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn downloads_into_the_cache_and_checks_the_lock() {
+        let remote = tempfile::tempdir().unwrap();
+        crate::fixtures::write_docvqa_fixture(remote.path(), 4, 3).unwrap();
+        std::fs::write(remote.path().join("README.md"), "card").unwrap();
+        let hub_server = FakeHub::serve("lmms-lab/DocVQA", "0123abcd", remote.path()).unwrap();
+        let hub = tempfile::tempdir().unwrap();
+        let request = |lock| FetchRequest {
+            repo_id: "lmms-lab/DocVQA",
+            config: Some("DocVQA"),
+            split: "validation",
+            revision: None,
+            lock,
+            hub_dir: hub.path(),
+            timeout: Duration::from_secs(20),
+            endpoint: hub_server.endpoint(),
+        };
+        let fetched = fetch_dataset(&request(None)).await.unwrap();
+        assert_eq!(fetched.snapshot_dir, dataset_snapshots_dir(hub.path(), "lmms-lab/DocVQA").join("0123abcd"));
+        assert_eq!(fetched.lock_check, LockCheck::Unpinned);
+        let names: Vec<String> =
+            fetched.files.iter().map(|f| crate::lock::relative_path(f, &fetched.snapshot_dir)).collect();
+        let mut remote_files = crate::find_split_files(remote.path(), Some("DocVQA"), "validation").unwrap();
+        remote_files.sort();
+        let expected: Vec<String> = remote_files.iter().map(|f| crate::lock::relative_path(f, remote.path())).collect();
+        assert_eq!(names, expected, "exactly the split's shards, not the card");
+        for (got, want) in fetched.files.iter().zip(&remote_files) {
+            assert_eq!(std::fs::read(got).unwrap(), std::fs::read(want).unwrap());
+        }
+
+        // Pinned with the right hashes: verified, from the cache.
+        let lock = LockedDataset {
+            task: "docvqa".into(),
+            repo_id: "lmms-lab/DocVQA".into(),
+            config: Some("DocVQA".into()),
+            split: "validation".into(),
+            revision: Some("0123abcd".into()),
+            files: pin_files(remote.path(), &remote_files).unwrap(),
+        };
+        let verified = fetch_dataset(&request(Some(&lock))).await;
+        let mut wrong = lock.clone();
+        wrong.files[0].sha256 = "0".repeat(64);
+        let mismatched = fetch_dataset(&request(Some(&wrong))).await;
+        assert_eq!(verified.unwrap().lock_check, LockCheck::Verified { files: remote_files.len() });
+        let LockCheck::Mismatch(problems) = mismatched.unwrap().lock_check else {
+            panic!("a wrong hash must not verify")
+        };
+        assert!(problems[0].contains("the lock says 0000"), "{problems:?}");
+    }
 
     #[tokio::test]
     async fn unreachable_hub_says_which_files_go_where() {
         let hub = tempfile::tempdir().unwrap();
-        // A closed loopback port: the connection is refused at once.
-        std::env::set_var("HF_ENDPOINT", "http://127.0.0.1:9");
         let lock = LockedDataset {
             task: "docvqa".into(),
             repo_id: "lmms-lab/DocVQA".into(),
@@ -153,11 +211,12 @@ mod tests {
             lock: Some(&lock),
             hub_dir: hub.path(),
             timeout: Duration::from_secs(20),
+            // A closed loopback port: the connection is refused at once.
+            endpoint: "http://127.0.0.1:9",
         };
         let err = fetch_dataset(&request).await.unwrap_err().to_string();
         let unpinned = FetchRequest { lock: None, ..request.clone() };
         let err_unpinned = fetch_dataset(&unpinned).await.unwrap_err().to_string();
-        std::env::remove_var("HF_ENDPOINT");
         assert!(err.starts_with("cannot download lmms-lab/DocVQA from http://127.0.0.1:9"), "{err}");
         let target = hub.path().join("datasets--lmms-lab--DocVQA/snapshots/abc123");
         assert!(err.contains(&format!("copy DocVQA/validation-00000-of-00006.parquet of lmms-lab/DocVQA from a machine with network access into {}", target.display())), "{err}");

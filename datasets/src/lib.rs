@@ -42,6 +42,7 @@
 
 mod cell;
 mod error;
+pub mod fake_hub;
 pub mod fetch;
 pub mod fixtures;
 mod layout;

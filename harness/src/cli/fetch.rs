@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use smolbench_datasets::fetch::{fetch_dataset, FetchRequest};
+use smolbench_datasets::fetch::{fetch_dataset, hub_endpoint, FetchRequest};
 use smolbench_datasets::lock::LockCheck;
 use smolbench_tasks::{builtin_task, suite};
 
@@ -50,6 +50,7 @@ pub async fn run(args: FetchArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (lock, origin) = load_lock(&DataSource::HfCache(hub.clone()), args.lock.as_deref())?;
+    let endpoint = hub_endpoint();
     for name in &names {
         let task = builtin_task(name)?;
         let dataset = &task.def().dataset;
@@ -61,6 +62,7 @@ pub async fn run(args: FetchArgs) -> Result<ExitCode> {
             lock: lock.entry(name),
             hub_dir: &hub,
             timeout,
+            endpoint: &endpoint,
         };
         let fetched = fetch_dataset(&request).await?;
         match &fetched.lock_check {
