@@ -8,7 +8,9 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use smolbench_core::{FileHash, SkippedTask};
 use smolbench_datasets::{find_split_files, hf_cache_dataset_dir, DatasetError, ParquetTable};
-use smolbench_runners::model::{prepare_model_dir, resolve_model, PreparedModel, ResolvedModel};
+use smolbench_runners::model::{
+    image_options_for, prepare_model_dir_with, resolve_model, ImageOptions, PreparedModel, ResolvedModel,
+};
 use smolbench_tasks::Task;
 
 use crate::fixtures::{ensure_fixtures, synthetic_data_dir};
@@ -65,6 +67,8 @@ pub struct PlanRequest<'a> {
     pub fixtures_root: &'a Path,
     /// Fail instead of skipping a task whose data is absent.
     pub strict: bool,
+    /// `--image-splitting` / `--longest-edge` (unset: the model's defaults).
+    pub image: ImageOptions,
 }
 
 /// A checked run.
@@ -143,7 +147,8 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         }
         None => DataSource::HfCache(hub),
     };
-    let prepared = prepare_model_dir(&model.dir, &smolbench_core::smolbench_home().join("prepared"))?;
+    let image = image_options_for(request.model_name, request.image);
+    let prepared = prepare_model_dir_with(&model.dir, &smolbench_core::smolbench_home().join("prepared"), image)?;
     let mut planned = Vec::new();
     let mut skipped = Vec::new();
     for task in tasks {

@@ -24,4 +24,6 @@ mod mistral;
 pub mod model;
 
 pub use error::{did_you_mean, RunnerError};
-pub use mistral::{default_compute_device, MistralRsRunner, ENGINE};
+pub use mistral::{
+    default_compute_device, engine_patch, MistralRsRunner, RunnerOptions, ENGINE, ENGINE_PATCH_FILE, TEST_PANIC_ENV,
+};

@@ -56,4 +56,12 @@ pub struct Generation {
     pub decode_tokens_per_s: Option<f64>,
     /// Where the token counts came from: `"engine"` (the engine's usage report) or `"counted"`.
     pub usage_source: String,
+    /// Tiles the vision encoder was given, over all images (each image is one tile without
+    /// splitting; `rows x cols + 1` with it).
+    #[serde(default)]
+    pub image_tiles: usize,
+    /// Of those tiles, how many the engine's encoder cache served instead of the vision encoder
+    /// (a repeated image looks fast then). `None` when the cache was off.
+    #[serde(default)]
+    pub encoder_cache_hits: Option<usize>,
 }
