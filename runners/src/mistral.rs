@@ -140,6 +140,7 @@ impl MistralRsRunner {
     ) -> Result<Self, RunnerError> {
         // The switch is process-wide; a process runs one model configuration.
         idefics3_encoder_cache::ENABLED.store(options.encoder_cache, Ordering::SeqCst);
+        count_panics();
         let model = build_model(prepared, compute).await?;
         let panic_at = std::env::var(TEST_PANIC_ENV)
             .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
@@ -211,6 +212,7 @@ impl MistralRsRunner {
             (engine.model.clone(), engine.epoch)
         };
         let hits_before = idefics3_encoder_cache::TILE_HITS.load(Ordering::SeqCst);
+        let panics_before = PANICS.load(Ordering::SeqCst);
         let streamed = if poison {
             AssertUnwindSafe(stream(&model, PoisonedRequest(builder))).catch_unwind().await
         } else {
@@ -218,8 +220,16 @@ impl MistralRsRunner {
         };
         let hits = idefics3_encoder_cache::TILE_HITS.load(Ordering::SeqCst) - hits_before;
         let result = match streamed {
-            Ok(result) => result,
             Err(panic) => Err(RunnerError::EngineDead(format!("panic: {}", panic_message(&panic)))),
+            // The engine thread panicked while answering: whatever came back is not an answer
+            // (a stream that just stops looks like one that ended on an incomplete character).
+            Ok(result) if PANICS.load(Ordering::SeqCst) != panics_before => {
+                Err(RunnerError::EngineDead(match result {
+                    Ok(g) => format!("the engine panicked after {} tokens", g.completion_tokens),
+                    Err(e) => format!("the engine panicked: {e}"),
+                }))
+            }
+            Ok(result) => result,
         };
         match result {
             Ok(mut generation) => {
@@ -263,9 +273,19 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// Whether the engine behind `model` can still take requests.
-fn engine_alive(model: &mistralrs::Model) -> bool {
-    model.inner().get_sender(None).map(|sender| !sender.is_closed()).unwrap_or(false)
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts panics in this process (the engine thread's included), keeping the previous hook's
+/// output. A panic during a request means the engine that answered it cannot be trusted.
+fn count_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+            previous(info);
+        }));
+    });
 }
 
 /// Streams one request and measures it. Image figures are filled in by the caller.
@@ -308,11 +328,6 @@ async fn stream<R: RequestLike>(model: &mistralrs::Model, request: R) -> Result<
     let Some(first) = first else {
         return Err(RunnerError::EngineDead("the stream ended before any token".into()));
     };
-    // A stream that ends without its final chunk is either the incomplete-UTF-8 case (the
-    // engine is fine) or an engine that died mid-answer.
-    if usage.is_none() && finish_reason == FinishReason::Unknown && !engine_alive(model) {
-        return Err(RunnerError::EngineDead(format!("the stream stopped after {chunks} chunks")));
-    }
     let last = last.unwrap_or(first);
     let (prompt_tokens, completion_tokens, usage_source) = match &usage {
         Some(u) => (u.prompt_tokens, u.completion_tokens, "engine"),
