@@ -226,6 +226,7 @@ impl MistralRsRunner {
             Ok(result) if PANICS.load(Ordering::SeqCst) != panics_before => {
                 Err(RunnerError::EngineDead(match result {
                     Ok(g) => format!("the engine panicked after {} tokens", g.completion_tokens),
+                    Err(RunnerError::EngineDead(reason)) => format!("the engine panicked; {reason}"),
                     Err(e) => format!("the engine panicked: {e}"),
                 }))
             }

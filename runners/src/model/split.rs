@@ -65,17 +65,12 @@ impl ImageLayout {
 fn resize_to_longest_edge(width: u32, height: u32, longest_edge: u32) -> (u32, u32) {
     let aspect = width as f64 / height as f64;
     let (mut w, mut h) = if width >= height {
-        let mut h = (longest_edge as f64 / aspect) as u32;
-        if h % 2 != 0 {
-            h += 1;
-        }
-        (longest_edge, h)
+        // An odd edge goes up to even.
+        let h = (longest_edge as f64 / aspect) as u32;
+        (longest_edge, h + h % 2)
     } else {
-        let mut w = (longest_edge as f64 * aspect) as u32;
-        if w % 2 != 0 {
-            w += 1;
-        }
-        (w, longest_edge)
+        let w = (longest_edge as f64 * aspect) as u32;
+        (w + w % 2, longest_edge)
     };
     (w, h) = (w.max(1), h.max(1));
     let aspect = w as f64 / h as f64;
