@@ -131,14 +131,19 @@ fn splitting_options_are_applied_and_recorded() {
         assert_eq!(g.encoder_cache_hits, None);
     }
 
-    // Off: one tile per image, the tiny model's default.
+    // Off: one tile per image, the tiny model's default; with the encoder cache on, hits are
+    // recorded.
     let off_dir = sb.path("off");
-    let out = sb.bench(&run_args(&off_dir, "1"), None);
+    let mut args = run_args(&off_dir, "1");
+    args.extend(["--encoder-cache", "on"]);
+    let out = sb.bench(&args, None);
     assert!(out.status.success(), "{}", stderr(&out));
     let manifest: RunManifest =
         serde_json::from_str(&std::fs::read_to_string(off_dir.join("run.json")).unwrap()).unwrap();
     assert!(!manifest.model.image_splitting);
-    assert_eq!(read_records(&off_dir)[0].generation.as_ref().unwrap().image_tiles, 1);
+    assert!(manifest.model.encoder_cache);
+    let g = read_records(&off_dir)[0].generation.clone().unwrap();
+    assert_eq!((g.image_tiles, g.encoder_cache_hits), (1, Some(0)));
 
     let bad = sb.bench(&["run", "--task", "docvqa", "--model", "tiny", "--image-splitting", "maybe"], None);
     assert!(!bad.status.success());

@@ -63,7 +63,7 @@ pub struct RunArgs {
     longest_edge: Option<u32>,
     /// Keep the engine's vision-encoder cache on: a repeated image then skips the encoder (faster
     /// runs, but its latency no longer includes encoding; hits are recorded per sample).
-    #[arg(long, value_name = "on|off", value_parser = parse_on_off, default_value = "off")]
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off, default_value = "off", action = clap::ArgAction::Set)]
     encoder_cache: bool,
     /// Where the tiny model and synthetic data live [default: $SMOLBENCH_HOME/fixtures].
     #[arg(long, value_name = "DIR", hide = true)]
