@@ -9,7 +9,9 @@ use sha2::{Digest, Sha256};
 use smolbench_core::{FileHash, SkippedTask};
 use smolbench_datasets::lock::{check_files, project_lock, DataLock, LockCheck};
 use smolbench_datasets::{find_split_files, hf_cache_dataset_dir, DatasetError, ParquetTable};
-use smolbench_runners::model::{prepare_model_dir, resolve_model, PreparedModel, ResolvedModel};
+use smolbench_runners::model::{
+    image_options_for, prepare_model_dir_with, resolve_model, ImageOptions, PreparedModel, ResolvedModel,
+};
 use smolbench_tasks::Task;
 
 use crate::fixtures::{ensure_fixtures, fixtures_lock_path, synthetic_data_dir};
@@ -71,6 +73,8 @@ pub struct PlanRequest<'a> {
     /// `--lock`: a data lock laid over the project's (default: `$SMOLBENCH_HOME/data.lock.toml`
     /// where it exists).
     pub lock_file: Option<&'a Path>,
+    /// `--image-splitting` / `--longest-edge` (unset: the model's defaults).
+    pub image: ImageOptions,
 }
 
 /// A checked run.
@@ -213,7 +217,8 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         None => DataSource::HfCache(hub),
     };
     let (lock, lock_origin) = load_lock(&data_source, request.lock_file)?;
-    let prepared = prepare_model_dir(&model.dir, &smolbench_core::smolbench_home().join("prepared"))?;
+    let image = image_options_for(request.model_name, request.image);
+    let prepared = prepare_model_dir_with(&model.dir, &smolbench_core::smolbench_home().join("prepared"), image)?;
     let mut planned = Vec::new();
     let mut skipped = Vec::new();
     for task in tasks {

@@ -90,6 +90,23 @@ pub enum RunnerError {
     /// The engine thread is gone (a panic inside mistral.rs); the model must be reloaded.
     #[error("the mistral.rs engine stopped answering ({0}); it has to be restarted")]
     EngineDead(String),
+    /// The engine died on this request and was reloaded; this request fails, the next runs on
+    /// the fresh engine.
+    #[error("the mistral.rs engine died on this sample ({reason}); it was restarted (restart {restarts} of this run)")]
+    EngineRestarted {
+        /// Why the engine was found dead.
+        reason: String,
+        /// Restarts so far in this run.
+        restarts: usize,
+    },
+    /// The engine died and could not be reloaded.
+    #[error("the mistral.rs engine died on this sample ({reason}) and reloading it failed: {error}")]
+    EngineRestartFailed {
+        /// Why the engine was found dead.
+        reason: String,
+        /// The reload's error.
+        error: String,
+    },
 }
 
 /// Formats ", did you mean `x`?" for the candidate closest to `name`, or an empty string.

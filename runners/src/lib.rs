@@ -6,8 +6,12 @@
 //!   cache, or the generated tiny checkpoint) and [`model::fetch_model`] downloads one.
 //! - [`model::prepare_model_dir`] writes the normalised copy mistral.rs 0.8.1 can load and lists
 //!   every change it made.
+//! - [`model::split`] states the SmolVLM processor's image-splitting geometry (tiles, tokens).
 //! - [`MistralRsRunner`] loads it and turns a [`smolbench_core::GenerationRequest`] into a
-//!   [`smolbench_core::Generation`] with wall-clock timings.
+//!   [`smolbench_core::Generation`] with wall-clock timings, restarting an engine that died.
+//!
+//! The engine is mistralrs-core 0.8.1 with SmolBench's patch (`runners/patches/`), which makes
+//! image splitting work and lets the encoder cache be switched off or counted.
 //! - [`device::MemoryProbe`] measures a sample's peak memory, [`device::fingerprint`] the host.
 //!
 //! A runner knows nothing of metrics: it returns text and measurements, and the task scores them.
@@ -24,4 +28,6 @@ mod mistral;
 pub mod model;
 
 pub use error::{did_you_mean, RunnerError};
-pub use mistral::{default_compute_device, MistralRsRunner, ENGINE};
+pub use mistral::{
+    default_compute_device, engine_patch, MistralRsRunner, RunnerOptions, ENGINE, ENGINE_PATCH_FILE, TEST_PANIC_ENV,
+};

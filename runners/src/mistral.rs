@@ -4,15 +4,35 @@
 //! chunk and decode speed comes from chunk timestamps, not from the engine's millisecond-rounded
 //! usage figures. Token counts come from the usage of the final chunk; where a stream ends without
 //! it, they are counted from the chunks and the record says so.
+//!
+//! The engine runs on its own thread; a panic there (a mistral.rs bug hit by one input) leaves a
+//! dead engine. The runner notices (a closed channel, a stream that ends mid-answer, or a panic
+//! reaching this side), fails that one request with the reason, reloads the model from its
+//! prepared directory and answers the next request with the fresh engine. Stopping a run after
+//! too many failures in a row is the sample loop's job.
+//!
+//! Timing hygiene: the patched engine keeps a vision-encoder cache keyed by image content, so a
+//! repeated image skips the encoder and looks fast. The runner turns the cache off unless asked
+//! ([`RunnerOptions::encoder_cache`]), and when it is on, reports the tiles the cache served for
+//! each sample.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use either::Either;
+use futures::FutureExt;
+use image::GenericImageView;
+use indexmap::IndexMap;
+use mistralrs::core::idefics3_encoder_cache;
 use mistralrs::{
-    ModelDType, MultimodalLoaderType, MultimodalModelBuilder, RequestBuilder, Response, TextMessageRole, TextMessages,
-    TokenSource,
+    Constraint, CustomLogitsProcessor, MessageContent, ModelCategory, ModelDType, MultimodalLoaderType,
+    MultimodalModelBuilder, RequestBuilder, RequestLike, Response, SamplingParams, TextMessageRole, TextMessages,
+    TokenSource, Tool, ToolChoice, WebSearchOptions,
 };
 use smolbench_core::{FinishReason, Generation, GenerationRequest};
+use tokio::sync::RwLock;
 
 use crate::device::ComputeDevice;
 use crate::error::RunnerError;
@@ -21,19 +41,57 @@ use crate::model::PreparedModel;
 /// The engine's name and version, as recorded in runs.
 pub const ENGINE: &str = "mistralrs 0.8.1";
 
+/// The patch this build applies to mistralrs-core (see `runners/patches/`).
+pub const ENGINE_PATCH_FILE: &str = "runners/patches/mistralrs-core-0.8.1-idefics3-split.patch";
+const ENGINE_PATCH: &[u8] = include_bytes!("../patches/mistralrs-core-0.8.1-idefics3-split.patch");
+
+/// The engine patch as recorded in runs: its file and SHA-256.
+pub fn engine_patch() -> String {
+    use sha2::{Digest, Sha256};
+    format!("{ENGINE_PATCH_FILE} sha256:{}", hex::encode(Sha256::digest(ENGINE_PATCH)))
+}
+
+/// Test hook: the 1-based numbers (comma-separated) of the requests on which the runner sends
+/// the engine a poisoned request (image parts stripped from the chat messages while the images stay
+/// attached), which makes the mistral.rs 0.8.1 engine thread panic ("Incorrect chat template")
+/// exactly as a real engine bug would. Only for tests of engine isolation.
+pub const TEST_PANIC_ENV: &str = "SMOLBENCH_TEST_ENGINE_PANIC_AT";
+
+/// How the runner drives the engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunnerOptions {
+    /// Keep the engine's vision-encoder cache on (repeated images skip the encoder); off by
+    /// default so every sample's latency includes its encoder pass.
+    pub encoder_cache: bool,
+}
+
+struct Engine {
+    model: Arc<mistralrs::Model>,
+    /// Bumped on every reload, so concurrent callers restart a dead engine once.
+    epoch: u64,
+}
+
 /// A loaded model.
 pub struct MistralRsRunner {
-    model: mistralrs::Model,
-    tokens_per_image: usize,
+    engine: RwLock<Engine>,
+    prepared: PreparedModel,
+    options: RunnerOptions,
     compute: ComputeDevice,
     dtype: &'static str,
+    requests: AtomicUsize,
+    restarts: AtomicUsize,
+    panic_at: Vec<usize>,
     /// The model's context in tokens, where the engine reports one.
     max_sequence_length: Option<usize>,
 }
 
 impl std::fmt::Debug for MistralRsRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MistralRsRunner").field("compute", &self.compute).field("dtype", &self.dtype).finish()
+        f.debug_struct("MistralRsRunner")
+            .field("compute", &self.compute)
+            .field("dtype", &self.dtype)
+            .field("options", &self.options)
+            .finish()
     }
 }
 
@@ -46,32 +104,62 @@ pub fn default_compute_device() -> ComputeDevice {
     }
 }
 
+async fn build_model(prepared: &PreparedModel, compute: ComputeDevice) -> Result<mistralrs::Model, RunnerError> {
+    let mut builder = MultimodalModelBuilder::new(prepared.dir.to_string_lossy())
+        .with_loader_type(MultimodalLoaderType::Idefics3)
+        .with_token_source(TokenSource::None)
+        .with_jinja_explicit(prepared.template.to_string_lossy().into_owned())
+        .with_max_num_seqs(1)
+        .with_prefix_cache_n(None);
+    builder = match compute {
+        ComputeDevice::Cpu => builder.with_force_cpu().with_dtype(ModelDType::F32),
+        ComputeDevice::Cuda(_) => builder.with_dtype(ModelDType::BF16),
+    };
+    builder.build().await.map_err(|e| RunnerError::Load {
+        path: prepared.dir.clone(),
+        reason: e.to_string().lines().next().unwrap_or_default().to_string(),
+    })
+}
+
+fn dtype_name(compute: ComputeDevice) -> &'static str {
+    match compute {
+        ComputeDevice::Cpu => "f32",
+        ComputeDevice::Cuda(_) => "bf16",
+    }
+}
+
 impl MistralRsRunner {
-    /// Loads a prepared model directory. On the CPU weights are F32 (candle's CPU matmul has no
-    /// BF16); on CUDA they are BF16.
+    /// Loads a prepared model directory with the default options. On the CPU weights are F32
+    /// (candle's CPU matmul has no BF16); on CUDA they are BF16.
     pub async fn load(prepared: &PreparedModel, compute: ComputeDevice) -> Result<Self, RunnerError> {
-        let mut builder = MultimodalModelBuilder::new(prepared.dir.to_string_lossy())
-            .with_loader_type(MultimodalLoaderType::Idefics3)
-            .with_token_source(TokenSource::None)
-            .with_jinja_explicit(prepared.template.to_string_lossy().into_owned())
-            .with_max_num_seqs(1)
-            .with_prefix_cache_n(None);
-        let dtype = match compute {
-            ComputeDevice::Cpu => {
-                builder = builder.with_force_cpu().with_dtype(ModelDType::F32);
-                "f32"
-            }
-            ComputeDevice::Cuda(_) => {
-                builder = builder.with_dtype(ModelDType::BF16);
-                "bf16"
-            }
-        };
-        let model = builder.build().await.map_err(|e| RunnerError::Load {
-            path: prepared.dir.clone(),
-            reason: e.to_string().lines().next().unwrap_or_default().to_string(),
-        })?;
+        Self::load_with(prepared, compute, RunnerOptions::default()).await
+    }
+
+    /// Loads a prepared model directory.
+    pub async fn load_with(
+        prepared: &PreparedModel,
+        compute: ComputeDevice,
+        options: RunnerOptions,
+    ) -> Result<Self, RunnerError> {
+        // The switch is process-wide; a process runs one model configuration.
+        idefics3_encoder_cache::ENABLED.store(options.encoder_cache, Ordering::SeqCst);
+        count_panics();
+        let model = build_model(prepared, compute).await?;
         let max_sequence_length = model.max_sequence_length().ok().flatten();
-        Ok(MistralRsRunner { model, tokens_per_image: prepared.tokens_per_image, compute, dtype, max_sequence_length })
+        let panic_at = std::env::var(TEST_PANIC_ENV)
+            .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+            .unwrap_or_default();
+        Ok(MistralRsRunner {
+            engine: RwLock::new(Engine { model: Arc::new(model), epoch: 0 }),
+            prepared: prepared.clone(),
+            options,
+            compute,
+            dtype: dtype_name(compute),
+            requests: AtomicUsize::new(0),
+            restarts: AtomicUsize::new(0),
+            panic_at,
+            max_sequence_length,
+        })
     }
 
     /// Where the model computes.
@@ -84,7 +172,19 @@ impl MistralRsRunner {
         self.dtype
     }
 
-    /// Answers one request.
+    /// The options the runner was loaded with.
+    pub fn options(&self) -> RunnerOptions {
+        self.options
+    }
+
+    /// How many times the engine was reloaded after dying.
+    pub fn restarts(&self) -> usize {
+        self.restarts.load(Ordering::SeqCst)
+    }
+
+    /// Answers one request. A dead engine fails this request with
+    /// [`RunnerError::EngineRestarted`] (or [`RunnerError::EngineRestartFailed`]) after reloading
+    /// it, so the next request runs on a fresh engine.
     pub async fn generate(&self, request: &GenerationRequest) -> Result<Generation, RunnerError> {
         let images = request
             .images
@@ -94,7 +194,17 @@ impl MistralRsRunner {
                 image::load_from_memory(&img.bytes).map_err(|e| RunnerError::Image { index, reason: e.to_string() })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let n_images = images.len();
+        let layouts: Vec<_> = images
+            .iter()
+            .map(|img| {
+                let (w, h) = img.dimensions();
+                self.prepared.image_layout(w, h)
+            })
+            .collect();
+        let image_tiles = layouts.iter().map(|l| l.tiles()).sum();
+        let image_tokens = layouts.iter().map(|l| l.image_tokens(self.prepared.image_seq_len)).sum();
+        let number = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let poison = !images.is_empty() && self.panic_at.contains(&number);
         let builder = if images.is_empty() {
             RequestBuilder::new().add_message(TextMessageRole::User, &request.prompt)
         } else {
@@ -105,66 +215,48 @@ impl MistralRsRunner {
             Some(prefix) => builder.add_message(TextMessageRole::Assistant, prefix),
             None => builder,
         };
-        let budget = self.budget(request, n_images).await?;
-        let builder = builder.set_deterministic_sampler().set_sampler_max_len(budget);
 
-        let start = Instant::now();
-        let mut stream = self.model.stream_chat_request(builder).await.map_err(|e| classify(e.to_string()))?;
-        let mut text = String::new();
-        let mut chunks = 0usize;
-        let (mut first, mut last) = (None, None);
-        let mut finish_reason = FinishReason::Unknown;
-        let mut usage = None;
-        while let Some(response) = stream.next().await {
-            match response {
-                Response::Chunk(chunk) => {
-                    let now = start.elapsed();
-                    first.get_or_insert(now);
-                    last = Some(now);
-                    chunks += 1;
-                    for choice in &chunk.choices {
-                        if let Some(content) = &choice.delta.content {
-                            text.push_str(content);
-                        }
-                        finish_reason = match choice.finish_reason.as_deref() {
-                            Some("stop") => FinishReason::Stop,
-                            Some("length") => FinishReason::Length,
-                            _ => finish_reason,
-                        };
-                    }
-                    if chunk.usage.is_some() {
-                        usage = chunk.usage;
-                    }
-                }
-                Response::ModelError(msg, _) => return Err(RunnerError::Generation(msg)),
-                Response::InternalError(e) | Response::ValidationError(e) => return Err(classify(e.to_string())),
-                _ => return Err(RunnerError::Generation("the engine sent a response that is not a chat chunk".into())),
+        let (model, epoch) = {
+            let engine = self.engine.read().await;
+            (engine.model.clone(), engine.epoch)
+        };
+        let budget = self.budget(&model, request, images_count(&layouts), image_tokens).await?;
+        let builder = builder.set_deterministic_sampler().set_sampler_max_len(budget);
+        let hits_before = idefics3_encoder_cache::TILE_HITS.load(Ordering::SeqCst);
+        let panics_before = PANICS.load(Ordering::SeqCst);
+        let streamed = if poison {
+            AssertUnwindSafe(stream(&model, PoisonedRequest(builder))).catch_unwind().await
+        } else {
+            AssertUnwindSafe(stream(&model, builder)).catch_unwind().await
+        };
+        let hits = idefics3_encoder_cache::TILE_HITS.load(Ordering::SeqCst) - hits_before;
+        let result = match streamed {
+            Err(panic) => Err(RunnerError::EngineDead(format!("panic: {}", panic_message(&panic)))),
+            // The engine thread panicked while answering: whatever came back is not an answer
+            // (a stream that just stops looks like one that ended on an incomplete character).
+            Ok(result) if PANICS.load(Ordering::SeqCst) != panics_before => {
+                Err(RunnerError::EngineDead(match result {
+                    Ok(g) => format!("the engine panicked after {} tokens", g.completion_tokens),
+                    Err(RunnerError::EngineDead(reason)) => format!("the engine panicked; {reason}"),
+                    Err(e) => format!("the engine panicked: {e}"),
+                }))
             }
+            Ok(result) => result,
+        };
+        match result {
+            Ok(mut generation) => {
+                generation.image_tokens = image_tokens;
+                generation.image_tiles = image_tiles;
+                generation.encoder_cache_hits = self.options.encoder_cache.then_some(hits);
+                generation.budget_capped_to = (budget < request.max_new_tokens).then_some(budget);
+                Ok(generation)
+            }
+            Err(RunnerError::EngineDead(reason)) => {
+                drop(model);
+                Err(self.restart(epoch, reason).await)
+            }
+            Err(other) => Err(other),
         }
-        let e2e = start.elapsed();
-        let Some(first) = first else {
-            return Err(RunnerError::EngineDead("the stream ended before any token".into()));
-        };
-        let last = last.unwrap_or(first);
-        let (prompt_tokens, completion_tokens, usage_source) = match &usage {
-            Some(u) => (u.prompt_tokens, u.completion_tokens, "engine"),
-            None => (0, chunks, "counted"),
-        };
-        let decode_window = (last - first).as_secs_f64();
-        let decode_tokens_per_s =
-            (completion_tokens >= 2 && decode_window > 0.0).then(|| (completion_tokens - 1) as f64 / decode_window);
-        Ok(Generation {
-            text,
-            finish_reason,
-            prompt_tokens,
-            image_tokens: n_images * self.tokens_per_image,
-            completion_tokens,
-            ttft_ms: first.as_secs_f64() * 1e3,
-            e2e_ms: e2e.as_secs_f64() * 1e3,
-            decode_tokens_per_s,
-            usage_source: usage_source.to_string(),
-            budget_capped_to: (budget < request.max_new_tokens).then_some(budget),
-        })
     }
 
     /// The token budget that fits: the request's, lowered to what the model's context leaves after
@@ -172,22 +264,28 @@ impl MistralRsRunner {
     /// long budget after a long prompt runs past the position table and fails the sample.
     ///
     /// The prompt is measured by tokenizing its text through the chat template and adding each
-    /// image's expansion; the few tokens where the image layout and the text layout differ are
-    /// covered by a margin.
-    async fn budget(&self, request: &GenerationRequest, n_images: usize) -> Result<usize, RunnerError> {
+    /// image's expansion (tiles, markers and placeholders); the few tokens where the image layout
+    /// and the text layout differ are covered by a margin.
+    async fn budget(
+        &self,
+        model: &mistralrs::Model,
+        request: &GenerationRequest,
+        n_images: usize,
+        image_tokens: usize,
+    ) -> Result<usize, RunnerError> {
         const LAYOUT_MARGIN: usize = 4;
         let Some(context) = self.max_sequence_length else { return Ok(request.max_new_tokens) };
         let mut messages = TextMessages::new().add_message(TextMessageRole::User, &request.prompt);
         if let Some(prefix) = &request.assistant_prefix {
             messages = messages.add_message(TextMessageRole::Assistant, prefix);
         }
-        let text_tokens = self
-            .model
+        let text_tokens = model
             .tokenize(Either::Left(messages), None, true, true, None)
             .await
             .map_err(|e| classify(e.to_string()))?
             .len();
-        let prompt = text_tokens + n_images * self.tokens_per_image + LAYOUT_MARGIN;
+        // Each `<image>` placeholder of the text becomes the image's expansion.
+        let prompt = text_tokens + image_tokens + LAYOUT_MARGIN - n_images.min(text_tokens);
         if prompt >= context {
             return Err(RunnerError::Generation(format!(
                 "the prompt (about {prompt} tokens) does not fit the model's context of {context} tokens"
@@ -195,6 +293,115 @@ impl MistralRsRunner {
         }
         Ok(request.max_new_tokens.min(context - prompt))
     }
+
+    /// Reloads the engine that died during `failed_epoch` (unless another caller already did)
+    /// and returns the error that fails the request.
+    async fn restart(&self, failed_epoch: u64, reason: String) -> RunnerError {
+        let mut engine = self.engine.write().await;
+        if engine.epoch == failed_epoch {
+            tracing::warn!("the mistral.rs engine died ({reason}); reloading {}", self.prepared.dir.display());
+            match build_model(&self.prepared, self.compute).await {
+                Ok(model) => {
+                    engine.model = Arc::new(model);
+                    engine.epoch += 1;
+                    self.restarts.fetch_add(1, Ordering::SeqCst);
+                }
+                Err(e) => return RunnerError::EngineRestartFailed { reason, error: e.to_string() },
+            }
+        }
+        RunnerError::EngineRestarted { reason, restarts: self.restarts() }
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts panics in this process (the engine thread's included), keeping the previous hook's
+/// output. A panic during a request means the engine that answered it cannot be trusted.
+fn count_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+            previous(info);
+        }));
+    });
+}
+
+/// Streams one request and measures it. Image figures are filled in by the caller.
+async fn stream<R: RequestLike>(model: &mistralrs::Model, request: R) -> Result<Generation, RunnerError> {
+    let start = Instant::now();
+    let mut stream = model.stream_chat_request(request).await.map_err(|e| classify(e.to_string()))?;
+    let mut text = String::new();
+    let mut chunks = 0usize;
+    let (mut first, mut last) = (None, None);
+    let mut finish_reason = FinishReason::Unknown;
+    let mut usage = None;
+    while let Some(response) = stream.next().await {
+        match response {
+            Response::Chunk(chunk) => {
+                let now = start.elapsed();
+                first.get_or_insert(now);
+                last = Some(now);
+                chunks += 1;
+                for choice in &chunk.choices {
+                    if let Some(content) = &choice.delta.content {
+                        text.push_str(content);
+                    }
+                    finish_reason = match choice.finish_reason.as_deref() {
+                        Some("stop") => FinishReason::Stop,
+                        Some("length") => FinishReason::Length,
+                        _ => finish_reason,
+                    };
+                }
+                if chunk.usage.is_some() {
+                    usage = chunk.usage;
+                }
+            }
+            Response::ModelError(msg, _) => return Err(RunnerError::Generation(msg)),
+            Response::InternalError(e) | Response::ValidationError(e) => return Err(classify(e.to_string())),
+            _ => return Err(RunnerError::Generation("the engine sent a response that is not a chat chunk".into())),
+        }
+    }
+    let e2e = start.elapsed();
+    drop(stream);
+    let Some(first) = first else {
+        return Err(RunnerError::EngineDead("the stream ended before any token".into()));
+    };
+    let last = last.unwrap_or(first);
+    let (prompt_tokens, completion_tokens, usage_source) = match &usage {
+        Some(u) => (u.prompt_tokens, u.completion_tokens, "engine"),
+        None => (0, chunks, "counted"),
+    };
+    let decode_window = (last - first).as_secs_f64();
+    let decode_tokens_per_s =
+        (completion_tokens >= 2 && decode_window > 0.0).then(|| (completion_tokens - 1) as f64 / decode_window);
+    Ok(Generation {
+        text,
+        finish_reason,
+        prompt_tokens,
+        image_tokens: 0,
+        completion_tokens,
+        ttft_ms: first.as_secs_f64() * 1e3,
+        e2e_ms: e2e.as_secs_f64() * 1e3,
+        decode_tokens_per_s,
+        usage_source: usage_source.to_string(),
+        image_tiles: 0,
+        encoder_cache_hits: None,
+        budget_capped_to: None,
+    })
+}
+
+fn images_count<T>(layouts: &[T]) -> usize {
+    layouts.len()
 }
 
 /// A closed channel means the engine thread is gone (it panicked); anything else fails only the
@@ -205,5 +412,61 @@ fn classify(message: String) -> RunnerError {
         RunnerError::EngineDead(first_line)
     } else {
         RunnerError::Generation(first_line)
+    }
+}
+
+/// The [`TEST_PANIC_ENV`] hook's request: the wrapped request with every message's image parts
+/// removed while its images stay attached. mistral.rs 0.8.1's Idefics3 input processor then
+/// finds fewer `<image>` markers than images and panics on its engine thread.
+struct PoisonedRequest(RequestBuilder);
+
+impl RequestLike for PoisonedRequest {
+    fn messages_ref(&self) -> &[IndexMap<String, MessageContent>] {
+        RequestLike::messages_ref(&self.0)
+    }
+    fn images_ref(&self) -> &[image::DynamicImage] {
+        RequestLike::images_ref(&self.0)
+    }
+    fn take_messages(&mut self) -> mistralrs::core::RequestMessage {
+        let mut messages = RequestLike::take_messages(&mut self.0);
+        if let mistralrs::core::RequestMessage::MultimodalChat { messages, .. } = &mut messages {
+            for message in messages.iter_mut() {
+                if let Some(content) = message.get_mut("content") {
+                    if let MessageContent::Right(parts) = content {
+                        let text: String =
+                            parts.iter().filter_map(|p| p.get("text").and_then(|t| t.as_str())).collect();
+                        *content = MessageContent::Left(text);
+                    }
+                }
+            }
+        }
+        messages
+    }
+    fn take_logits_processors(&mut self) -> Option<Vec<Arc<dyn CustomLogitsProcessor>>> {
+        RequestLike::take_logits_processors(&mut self.0)
+    }
+    fn take_adapters(&mut self) -> Option<Vec<String>> {
+        RequestLike::take_adapters(&mut self.0)
+    }
+    fn return_logprobs(&self) -> bool {
+        RequestLike::return_logprobs(&self.0)
+    }
+    fn enable_search(&self) -> Option<bool> {
+        RequestLike::enable_search(&self.0)
+    }
+    fn take_constraint(&mut self) -> Constraint {
+        RequestLike::take_constraint(&mut self.0)
+    }
+    fn take_tools(&mut self) -> Option<(Vec<Tool>, ToolChoice)> {
+        RequestLike::take_tools(&mut self.0)
+    }
+    fn take_sampling_params(&mut self) -> SamplingParams {
+        RequestLike::take_sampling_params(&mut self.0)
+    }
+    fn take_web_search_options(&mut self) -> Option<WebSearchOptions> {
+        RequestLike::take_web_search_options(&mut self.0)
+    }
+    fn resolve_pending_prefixes(&mut self, category: &ModelCategory) {
+        RequestLike::resolve_pending_prefixes(&mut self.0, category)
     }
 }

@@ -65,4 +65,12 @@ pub struct Generation {
     /// model's context after the prompt; `None` when the request's budget was used as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_capped_to: Option<usize>,
+    /// Tiles the vision encoder was given, over all images (each image is one tile without
+    /// splitting; `rows x cols + 1` with it).
+    #[serde(default)]
+    pub image_tiles: usize,
+    /// Of those tiles, how many the engine's encoder cache served instead of the vision encoder
+    /// (a repeated image looks fast then). `None` when the cache was off.
+    #[serde(default)]
+    pub encoder_cache_hits: Option<usize>,
 }

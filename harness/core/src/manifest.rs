@@ -62,6 +62,21 @@ pub struct ModelRecord {
     pub dtype: String,
     /// Prompt tokens that one image adds (markers included), from the prepared processor config.
     pub tokens_per_image: usize,
+    /// Whether images were split into tiles (`--image-splitting`).
+    #[serde(default)]
+    pub image_splitting: bool,
+    /// The longest edge images were resized to first (`--longest-edge`); `None`: no resize.
+    #[serde(default)]
+    pub longest_edge: Option<u32>,
+    /// The tile edge in pixels.
+    #[serde(default)]
+    pub tile_size: u32,
+    /// Whether the engine's vision-encoder cache was on (`--encoder-cache`).
+    #[serde(default)]
+    pub encoder_cache: bool,
+    /// The patch applied to the engine's source, with its hash.
+    #[serde(default)]
+    pub engine_patch: Option<String>,
 }
 
 /// A task as it was run.

@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use smolbench_core::{ModelRecord, RunManifest, SampleRecord, TaskRecord, STORE_FORMAT_VERSION};
 use smolbench_runners::device::{fingerprint, ComputeDevice};
-use smolbench_runners::{default_compute_device, MistralRsRunner, ENGINE};
+use smolbench_runners::model::ImageOptions;
+use smolbench_runners::{default_compute_device, engine_patch, MistralRsRunner, RunnerOptions, ENGINE};
 use smolbench_tasks::run_order::rescore_in_run_order;
 use smolbench_tasks::{builtin_task, suite, MetricProfile, Task};
 
@@ -64,9 +65,30 @@ pub struct RunArgs {
     /// Run on the CPU even in a CUDA build.
     #[arg(long)]
     cpu: bool,
+    /// Image splitting as the SmolVLM processor does it (tiles of 512 px, or 384 px for 2.2B, with
+    /// a global view) [default: on for SmolVLM models, as their authors evaluated them; off for
+    /// `tiny`; otherwise the checkpoint's processor setting].
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    image_splitting: Option<bool>,
+    /// Resize images to this longest edge (pixels) before splitting [default: 1920 for
+    /// 256M/500M, 1536 for 2.2B (the paper's settings); otherwise the checkpoint's size].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    longest_edge: Option<u32>,
+    /// Keep the engine's vision-encoder cache on: a repeated image then skips the encoder (faster
+    /// runs, but its latency no longer includes encoding; hits are recorded per sample).
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off, default_value = "off", action = clap::ArgAction::Set)]
+    encoder_cache: bool,
     /// Where the tiny model and synthetic data live [default: $SMOLBENCH_HOME/fixtures].
     #[arg(long, value_name = "DIR", hide = true)]
     fixtures: Option<PathBuf>,
+}
+
+fn parse_on_off(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        other => Err(format!("`{other}` is neither `on` nor `off`")),
+    }
 }
 
 fn selected_tasks(args: &RunArgs) -> Result<Vec<Task>> {
@@ -129,6 +151,11 @@ fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &s
             engine: ENGINE.to_string(),
             dtype: runner.dtype().to_string(),
             tokens_per_image: plan.prepared.tokens_per_image,
+            image_splitting: plan.prepared.image_splitting,
+            longest_edge: plan.prepared.longest_edge,
+            tile_size: plan.prepared.tile_size,
+            encoder_cache: runner.options().encoder_cache,
+            engine_patch: Some(engine_patch()),
         },
         tasks,
         skipped_tasks: plan.skipped.clone(),
@@ -174,18 +201,20 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         fixtures_root: &fixtures_root,
         strict: args.strict,
         lock_file: args.lock.as_deref(),
+        image: ImageOptions { splitting: args.image_splitting, longest_edge: args.longest_edge },
     };
     let plan = plan_run(&request, tasks)?;
     for change in &plan.prepared.changes {
         tracing::info!("prepare: {change}");
     }
-    if plan.prepared.source_image_splitting {
-        tracing::warn!("image splitting is off (mistral.rs 0.8.1 cannot run it): scores are not comparable with published split-image numbers");
+    if plan.prepared.source_image_splitting && !plan.prepared.image_splitting {
+        tracing::warn!("image splitting is off: scores are not comparable with published split-image numbers");
     }
 
     let compute = if args.cpu { ComputeDevice::Cpu } else { default_compute_device() };
     tracing::info!("loading {} on {compute}", plan.prepared.dir.display());
-    let runner = MistralRsRunner::load(&plan.prepared, compute).await?;
+    let options = RunnerOptions { encoder_cache: args.encoder_cache };
+    let runner = MistralRsRunner::load_with(&plan.prepared, compute, options).await?;
 
     let started = chrono::Utc::now();
     let model_tag: String =

@@ -1,13 +1,18 @@
 //! Models: the alias registry, finding a model on disk, downloading it, preparing it for
-//! mistral.rs, and the generated tiny checkpoint.
+//! mistral.rs, the processor's image-splitting geometry, and the generated tiny checkpoint.
 
 mod fetch;
 mod prepare;
 mod registry;
 mod resolve;
+pub mod split;
 pub mod tiny;
 
 pub use fetch::fetch_model;
-pub use prepare::{prepare_model_dir, PreparedModel, FIXED_TEMPLATE, TEMPLATE_FILE};
-pub use registry::{lookup_alias, ModelAlias, MODEL_ALIASES};
+pub use prepare::{
+    prepare_model_dir, prepare_model_dir_with, ImageOptions, PreparedModel, FIXED_TEMPLATE, TEMPLATE_FILE,
+};
+pub use registry::{
+    image_options_for, lookup_alias, ModelAlias, LARGE_MODEL_EVAL_EDGE, MODEL_ALIASES, SMALL_MODELS_EVAL_EDGE,
+};
 pub use resolve::{check_model_dir, hf_cache_snapshot, resolve_model, ResolvedModel, TINY_SEED};

@@ -1,16 +1,19 @@
 //! Turning a SmolVLM or SmolVLM2 directory into one that mistral.rs 0.8.1 loads and runs.
 //!
-//! mistral.rs 0.8.1 parses configs strictly, does not know SmolVLM2's architecture name, panics
-//! on image splitting, needs `do_pad`, falls back to a wrong `image_seq_len` and ships a chat
-//! template that drops plain-text messages. [`prepare_model_dir`] writes a normalised copy
-//! (weights are symlinked, not copied) and returns every change it made, so a run's record says
-//! exactly how the model was altered before loading.
+//! mistral.rs 0.8.1 parses configs strictly, does not know SmolVLM2's architecture name, needs
+//! `do_pad` and `do_resize` spelled out, falls back to a wrong `image_seq_len` and ships a chat
+//! template that drops plain-text messages. [`prepare_model_dir_with`] writes a normalised copy
+//! (weights are symlinked, not copied) with the image splitting and resize edge a run asks for
+//! ([`ImageOptions`]), and returns every change it made, so a run's record says exactly how the
+//! model was altered before loading. Splitting itself runs on the patched engine
+//! (`runners/patches/`); stock 0.8.1 panics on it.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::split::{image_layout, ImageLayout, SplitSettings};
 use crate::error::RunnerError;
 
 /// The chat template the prepared directory uses: SmolVLM's layout, keeping string content
@@ -19,6 +22,16 @@ pub const FIXED_TEMPLATE: &str = include_str!("../../templates/smolvlm_fixed.jin
 
 /// File name of the fixed template inside a prepared directory.
 pub const TEMPLATE_FILE: &str = "smolbench_chat_template.jinja";
+
+/// How a run wants images processed. `None` keeps what the source directory's
+/// `preprocessor_config.json` says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImageOptions {
+    /// Image splitting on or off (`do_image_splitting`).
+    pub splitting: Option<bool>,
+    /// The longest edge images are resized to before splitting (`size.longest_edge`).
+    pub longest_edge: Option<u32>,
+}
 
 /// The outcome of preparing a model directory.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,8 +47,31 @@ pub struct PreparedModel {
     /// Prompt tokens one unsplit image adds: its placeholders plus the three markers
     /// `<fake_token_around_image><global-img>...<fake_token_around_image>`.
     pub tokens_per_image: usize,
-    /// Whether the source directory asked for image splitting (turned off here).
+    /// Whether the source directory asked for image splitting.
     pub source_image_splitting: bool,
+    /// Whether the prepared directory splits images.
+    pub image_splitting: bool,
+    /// The longest edge images are first resized to (`None`: no first resize).
+    pub longest_edge: Option<u32>,
+    /// The tile edge in pixels (`max_image_size.longest_edge`).
+    pub tile_size: u32,
+}
+
+impl PreparedModel {
+    /// The processor settings that decide an image's tiles.
+    pub fn split_settings(&self) -> SplitSettings {
+        SplitSettings {
+            splitting: self.image_splitting,
+            longest_edge: self.longest_edge,
+            tile: self.tile_size,
+            image_seq_len: self.image_seq_len,
+        }
+    }
+
+    /// What an image of `width` x `height` pixels becomes under this model's processor.
+    pub fn image_layout(&self, width: u32, height: u32) -> ImageLayout {
+        image_layout(&self.split_settings(), width, height)
+    }
 }
 
 fn read_json(path: &Path) -> Result<Value, RunnerError> {
@@ -149,8 +185,19 @@ fn longest_edge(value: Option<&Value>) -> Option<u64> {
     value?.get("longest_edge")?.as_u64()
 }
 
-/// Writes the prepared copy of `source` under `prepared_root` and returns what was done.
+/// Writes the prepared copy of `source` under `prepared_root`, keeping the source's image
+/// settings, and returns what was done.
 pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<PreparedModel, RunnerError> {
+    prepare_model_dir_with(source, prepared_root, ImageOptions::default())
+}
+
+/// Writes the prepared copy of `source` under `prepared_root` with the image settings of
+/// `options`, and returns what was done.
+pub fn prepare_model_dir_with(
+    source: &Path,
+    prepared_root: &Path,
+    options: ImageOptions,
+) -> Result<PreparedModel, RunnerError> {
     let source = std::fs::canonicalize(source).map_err(|e| RunnerError::BadModelDir {
         path: source.to_path_buf(),
         problem: format!("cannot be read ({e})"),
@@ -186,13 +233,19 @@ pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<Prepared
         path: pre_path.clone(),
         problem: "the top level is not a JSON object".into(),
     })?;
+    // transformers treats an absent do_image_splitting as true.
     let source_image_splitting = pre_obj.get("do_image_splitting").and_then(Value::as_bool).unwrap_or(true);
-    if pre_obj.get("do_image_splitting") != Some(&json!(false)) {
+    let image_splitting = options.splitting.unwrap_or(source_image_splitting);
+    if pre_obj.get("do_image_splitting") != Some(&json!(image_splitting)) {
+        let why = match options.splitting {
+            Some(_) => "--image-splitting",
+            None => "the processor's default, written out",
+        };
         changes.push(format!(
-            "preprocessor_config.json: do_image_splitting {} -> false (splitting panics the mistral.rs 0.8.1 engine; each image becomes one tile)",
+            "preprocessor_config.json: do_image_splitting {} -> {image_splitting} ({why})",
             pre_obj.get("do_image_splitting").map(Value::to_string).unwrap_or_else(|| "absent (true)".into())
         ));
-        pre_obj.insert("do_image_splitting".into(), json!(false));
+        pre_obj.insert("do_image_splitting".into(), json!(image_splitting));
     }
     if pre_obj.get("do_pad") != Some(&json!(true)) {
         changes.push(
@@ -205,6 +258,41 @@ pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<Prepared
     let vision = &config["vision_config"];
     let patch = vision["patch_size"].as_u64().unwrap_or(1).max(1);
     let tile = longest_edge(pre_obj.get("max_image_size")).or_else(|| vision["image_size"].as_u64()).unwrap_or(patch);
+    if longest_edge(pre_obj.get("max_image_size")).is_none() {
+        changes.push(format!(
+            "preprocessor_config.json: max_image_size -> {{\"longest_edge\": {tile}}} (the vision encoder's image_size)"
+        ));
+        pre_obj.insert("max_image_size".into(), json!({ "longest_edge": tile }));
+    }
+    // The first resize: transformers resizes unless do_resize is false; mistral.rs 0.8.1 only
+    // when do_resize is written out.
+    let source_resize = pre_obj.get("do_resize").and_then(Value::as_bool).unwrap_or(true);
+    let source_edge = longest_edge(pre_obj.get("size"));
+    let resize_edge = match (options.longest_edge, source_resize, source_edge) {
+        (Some(edge), _, _) => Some(edge as u64),
+        (None, false, _) => None,
+        (None, true, Some(edge)) => Some(edge),
+        // The processor class default is four tiles.
+        (None, true, None) => Some(4 * tile),
+    };
+    if let Some(edge) = resize_edge {
+        if pre_obj.get("do_resize") != Some(&json!(true)) {
+            changes.push(format!(
+                "preprocessor_config.json: do_resize {} -> true (mistral.rs 0.8.1 resizes only when it is written out)",
+                pre_obj.get("do_resize").map(Value::to_string).unwrap_or_else(|| "absent (true)".into())
+            ));
+            pre_obj.insert("do_resize".into(), json!(true));
+        }
+        if source_edge != Some(edge) || pre_obj.get("size").and_then(|s| s.get("height")).is_some() {
+            let why =
+                if options.longest_edge.is_some() { "--longest-edge" } else { "the processor default of 4 tiles" };
+            changes.push(format!(
+                "preprocessor_config.json: size {} -> {{\"longest_edge\": {edge}}} ({why})",
+                pre_obj.get("size").map(Value::to_string).unwrap_or_else(|| "absent".into())
+            ));
+            pre_obj.insert("size".into(), json!({ "longest_edge": edge }));
+        }
+    }
     let scale = config["scale_factor"].as_u64().unwrap_or(1).max(1);
     let side = tile / patch;
     let image_seq_len = (side * side / (scale * scale)) as usize;
@@ -253,6 +341,9 @@ pub fn prepare_model_dir(source: &Path, prepared_root: &Path) -> Result<Prepared
         image_seq_len,
         tokens_per_image: image_seq_len + 3,
         source_image_splitting,
+        image_splitting,
+        longest_edge: resize_edge.map(|e| e as u32),
+        tile_size: tile as u32,
     })
 }
 
@@ -308,18 +399,77 @@ mod tests {
         assert!(prepared.dir.join("model.safetensors").exists());
     }
 
+    fn read_pre(prepared: &PreparedModel) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(prepared.dir.join("preprocessor_config.json")).unwrap()).unwrap()
+    }
+
     #[test]
-    fn splitting_is_turned_off_and_recorded() {
+    fn splitting_can_be_turned_off_and_is_recorded() {
         let src = tiny();
         let path = src.path().join("preprocessor_config.json");
         let mut pre: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         pre.as_object_mut().unwrap().remove("do_image_splitting");
         std::fs::write(&path, pre.to_string()).unwrap();
         let out = tempfile::tempdir().unwrap();
-        let prepared = prepare_model_dir(src.path(), out.path()).unwrap();
+        let off = ImageOptions { splitting: Some(false), longest_edge: None };
+        let prepared = prepare_model_dir_with(src.path(), out.path(), off).unwrap();
         assert!(prepared.source_image_splitting);
-        assert!(prepared.changes.iter().any(|c| c.contains("do_image_splitting absent (true) -> false")));
+        assert!(!prepared.image_splitting);
+        assert!(prepared
+            .changes
+            .iter()
+            .any(|c| c.contains("do_image_splitting absent (true) -> false (--image-splitting)")));
+        assert_eq!(read_pre(&prepared)["do_image_splitting"], json!(false));
         assert_eq!((prepared.image_seq_len, prepared.tokens_per_image), (4, 7));
+        // Without an option the source's setting (absent = true, as in transformers) is kept.
+        let kept = prepare_model_dir(src.path(), out.path()).unwrap();
+        assert!(kept.image_splitting);
+        assert_eq!(read_pre(&kept)["do_image_splitting"], json!(true));
+    }
+
+    #[test]
+    fn longest_edge_and_splitting_options_are_written_and_recorded() {
+        let src = tiny();
+        let out = tempfile::tempdir().unwrap();
+        let options = ImageOptions { splitting: Some(true), longest_edge: Some(192) };
+        let prepared = prepare_model_dir_with(src.path(), out.path(), options).unwrap();
+        let pre = read_pre(&prepared);
+        assert_eq!(pre["do_image_splitting"], json!(true));
+        assert_eq!(pre["size"], json!({"longest_edge": 192}));
+        assert_eq!(pre["do_resize"], json!(true));
+        assert_eq!((prepared.image_splitting, prepared.longest_edge, prepared.tile_size), (true, Some(192), 64));
+        assert!(
+            prepared
+                .changes
+                .iter()
+                .any(|c| c.contains("size {\"longest_edge\":128} -> {\"longest_edge\": 192} (--longest-edge)")),
+            "{:?}",
+            prepared.changes
+        );
+        assert!(prepared.changes.iter().any(|c| c.contains("do_image_splitting false -> true")));
+        // 192 px of 64 px tiles: a square image is 3 x 3 tiles plus the global view.
+        assert_eq!(prepared.image_layout(50, 50).tiles(), 10);
+        // Different options never share a prepared directory.
+        let other = prepare_model_dir_with(src.path(), out.path(), ImageOptions::default()).unwrap();
+        assert_ne!(other.dir, prepared.dir);
+    }
+
+    #[test]
+    fn absent_resize_settings_get_the_processor_defaults() {
+        let src = tiny();
+        let path = src.path().join("preprocessor_config.json");
+        let mut pre: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for key in ["do_resize", "size", "max_image_size"] {
+            pre.as_object_mut().unwrap().remove(key);
+        }
+        std::fs::write(&path, pre.to_string()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let prepared = prepare_model_dir(src.path(), out.path()).unwrap();
+        let written = read_pre(&prepared);
+        assert_eq!(written["max_image_size"], json!({"longest_edge": 64}));
+        assert_eq!(written["size"], json!({"longest_edge": 256}));
+        assert_eq!(written["do_resize"], json!(true));
+        assert_eq!(prepared.longest_edge, Some(256));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The models SmolBench knows by name: short aliases for the SmolVLM and SmolVLM2 checkpoints.
 
+use super::prepare::ImageOptions;
 use crate::error::{did_you_mean, RunnerError};
 
 /// A model known by alias.
@@ -13,51 +14,77 @@ pub struct ModelAlias {
     pub smolvlm2: bool,
     /// One line for `bench models`.
     pub description: &'static str,
+    /// Image splitting as the authors evaluated the model (`--image-splitting` default).
+    pub image_splitting: bool,
+    /// The longest edge the authors evaluated at (`--longest-edge` default); `None` keeps the
+    /// checkpoint's `size.longest_edge`.
+    pub longest_edge: Option<u32>,
 }
 
-/// Every alias, in the order `bench models` lists them.
+/// The longest edge SmolVLM-256M/500M were evaluated at (SmolVLM paper, Marafioti et al. 2025:
+/// images resized to 1920 px, then cut into 512 px tiles).
+pub const SMALL_MODELS_EVAL_EDGE: u32 = 1920;
+/// The longest edge SmolVLM 2.2B was evaluated at (1536 px, 384 px tiles).
+pub const LARGE_MODEL_EVAL_EDGE: u32 = 1536;
+
+/// Every alias, in the order `bench models` lists them. The tiny model's default is splitting
+/// off so the demo and tests stay fast; `--image-splitting on` exercises splitting on it.
 pub const MODEL_ALIASES: &[ModelAlias] = &[
     ModelAlias {
         alias: "256m",
         repo_id: Some("HuggingFaceTB/SmolVLM-256M-Instruct"),
         smolvlm2: false,
         description: "SmolVLM-256M-Instruct (512 px tiles, 64 tokens per tile)",
+        image_splitting: true,
+        longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
     },
     ModelAlias {
         alias: "500m",
         repo_id: Some("HuggingFaceTB/SmolVLM-500M-Instruct"),
         smolvlm2: false,
         description: "SmolVLM-500M-Instruct (512 px tiles, 64 tokens per tile)",
+        image_splitting: true,
+        longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
     },
     ModelAlias {
         alias: "2.2b",
         repo_id: Some("HuggingFaceTB/SmolVLM-Instruct"),
         smolvlm2: false,
         description: "SmolVLM-Instruct, 2.2B (384 px tiles, 81 tokens per tile)",
+        image_splitting: true,
+        longest_edge: Some(LARGE_MODEL_EVAL_EDGE),
     },
     ModelAlias {
         alias: "256m-video",
         repo_id: Some("HuggingFaceTB/SmolVLM2-256M-Video-Instruct"),
         smolvlm2: true,
         description: "SmolVLM2-256M-Video-Instruct",
+        image_splitting: true,
+        longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
     },
     ModelAlias {
         alias: "500m-video",
         repo_id: Some("HuggingFaceTB/SmolVLM2-500M-Video-Instruct"),
         smolvlm2: true,
         description: "SmolVLM2-500M-Video-Instruct",
+        image_splitting: true,
+        longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
     },
     ModelAlias {
         alias: "2.2b-video",
         repo_id: Some("HuggingFaceTB/SmolVLM2-2.2B-Instruct"),
         smolvlm2: true,
         description: "SmolVLM2-2.2B-Instruct",
+        image_splitting: true,
+        longest_edge: Some(LARGE_MODEL_EVAL_EDGE),
     },
     ModelAlias {
         alias: "tiny",
         repo_id: None,
         smolvlm2: false,
         description: "generated, randomly initialised Idefics3 checkpoint for tests and the demo",
+        image_splitting: false,
+        longest_edge: None,
     },
 ];
 
@@ -70,6 +97,16 @@ pub fn lookup_alias(name: &str) -> Result<&'static ModelAlias, RunnerError> {
     })
 }
 
+/// The image options a run uses: what was asked for, else the alias's evaluation defaults,
+/// else (`None`) the checkpoint's own processor settings.
+pub fn image_options_for(model_name: &str, requested: ImageOptions) -> ImageOptions {
+    let alias = MODEL_ALIASES.iter().find(|m| m.alias.eq_ignore_ascii_case(model_name));
+    ImageOptions {
+        splitting: requested.splitting.or(alias.map(|a| a.image_splitting)),
+        longest_edge: requested.longest_edge.or(alias.and_then(|a| a.longest_edge)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +116,16 @@ mod tests {
         assert_eq!(lookup_alias("256M").unwrap().repo_id, Some("HuggingFaceTB/SmolVLM-256M-Instruct"));
         let err = lookup_alias("265m").unwrap_err().to_string();
         assert!(err.contains("did you mean `256m`"), "{err}");
+    }
+
+    #[test]
+    fn image_defaults_follow_the_paper_unless_asked_otherwise() {
+        let none = ImageOptions::default();
+        assert_eq!(image_options_for("256m", none), ImageOptions { splitting: Some(true), longest_edge: Some(1920) });
+        assert_eq!(image_options_for("2.2B", none), ImageOptions { splitting: Some(true), longest_edge: Some(1536) });
+        assert_eq!(image_options_for("tiny", none), ImageOptions { splitting: Some(false), longest_edge: None });
+        assert_eq!(image_options_for("/models/x", none), none);
+        let asked = ImageOptions { splitting: Some(false), longest_edge: Some(1024) };
+        assert_eq!(image_options_for("500m", asked), asked);
     }
 }

@@ -95,6 +95,32 @@ impl Default for TinyGeometry {
 }
 
 impl TinyGeometry {
+    /// SmolVLM-256M/500M's image geometry at toy width: 512 px tiles, patch 16, scale factor 4
+    /// (64 tokens per tile), images first resized to a 2048 px longest edge, splitting on.
+    pub fn smolvlm_small() -> Self {
+        TinyGeometry {
+            image_size: 512,
+            patch_size: 16,
+            scale_factor: 4,
+            resize_longest_edge: 2048,
+            image_splitting: true,
+            ..Default::default()
+        }
+    }
+
+    /// SmolVLM 2.2B's image geometry at toy width: 384 px tiles, patch 14 (27 x 27 patches),
+    /// scale factor 3 (81 tokens per tile), images first resized to 1536 px, splitting on.
+    pub fn smolvlm_2_2b() -> Self {
+        TinyGeometry {
+            image_size: 384,
+            patch_size: 14,
+            scale_factor: 3,
+            resize_longest_edge: 1536,
+            image_splitting: true,
+            ..Default::default()
+        }
+    }
+
     /// Image tokens per tile: `(image_size / patch_size)^2 / scale_factor^2`.
     pub fn image_seq_len(&self) -> usize {
         let side = self.image_size / self.patch_size;
