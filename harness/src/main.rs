@@ -3,9 +3,13 @@
 //! per subcommand.
 
 mod cli;
+mod collate;
 mod execute;
+mod fingerprint;
 mod fixtures;
+mod merge;
 mod plan;
+mod shard;
 mod store;
 
 use std::process::ExitCode;

@@ -2,7 +2,9 @@
 
 mod fetch;
 mod fixtures;
+mod merge;
 mod models;
+mod plan;
 mod rescore;
 mod run;
 mod tasks;
@@ -53,6 +55,10 @@ pub enum Command {
     Tasks(tasks::TasksArgs),
     /// Recompute a run's scores from its stored predictions, without a model.
     Rescore(rescore::RescoreArgs),
+    /// Combine the parts of a sharded run (`bench run --shard`) into one run directory.
+    Merge(merge::MergeArgs),
+    /// Write a Slurm job array or a Kubernetes Indexed Job that runs one run as N shards.
+    Plan(plan::PlanArgs),
 }
 
 /// Runs a subcommand.
@@ -64,5 +70,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
         Command::Rescore(args) => rescore::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Plan(args) => plan::run(args),
     }
 }
