@@ -294,6 +294,12 @@ fn a_killed_shard_resumes_and_the_merge_equals_the_single_process_result() {
     assert_eq!(n as usize, seen.len(), "the summary counts each sample once");
     assert_eq!(summary["tasks"].as_array().unwrap().iter().map(|t| t["n_failed"].as_u64().unwrap()).sum::<u64>(), 0);
 
+    // Rescoring reads the newest record of each sample, not every line.
+    let out = sb.bench("w1", &["rescore", part.to_str().unwrap()]);
+    ok(&out);
+    let expected = format!("0 of {} samples scored differently", seen.len());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&expected), "{}", String::from_utf8_lossy(&out.stdout));
+
     // Resuming a finished part runs nothing.
     let out = sb.run("w1", &["--resume", run_s, "--shard", "1/2"]);
     ok(&out);

@@ -12,6 +12,7 @@ use clap::Args;
 use smolbench_core::{SampleRecord, SampleStatus};
 use smolbench_tasks::{MetricProfile, Task, TaskDef};
 
+use crate::collate::{collate, task_order};
 use crate::store::{read_manifest, read_samples};
 
 /// Arguments of `bench rescore`.
@@ -52,7 +53,8 @@ pub fn rescore_records(tasks: &[Task], records: &[SampleRecord]) -> Result<(Vec<
 /// Runs `bench rescore`.
 pub fn run(args: RescoreArgs) -> Result<ExitCode> {
     let manifest = read_manifest(&args.run_dir)?;
-    let records = read_samples(&args.run_dir)?;
+    // One record per sample: a resumed run may hold a failed attempt and a later scored one.
+    let records = collate(read_samples(&args.run_dir)?, &task_order(&manifest)).records;
     let profile: Option<MetricProfile> = args.metric_profile.as_deref().map(str::parse).transpose()?;
     let tasks = manifest
         .tasks
