@@ -5,6 +5,8 @@
 //!   a single write, so a run killed at any point leaves every finished sample readable.
 //! - `summary.json`: the aggregate, written at the end (also after an aborted run).
 //! - `samples.lock`: an empty file that writers hold an exclusive `flock` on while they append.
+//! - `samples.claims`: an empty file whose byte-range locks say which samples a live process is
+//!   running ([`crate::claims`]).
 //!
 //! Several processes may append to one run directory (`bench run --resume` started twice, a
 //! retried job next to a slow one). Each append takes the lock, reads the lines other writers
@@ -24,6 +26,7 @@ use anyhow::{Context, Result};
 use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
 use smolbench_reports::RunSummary;
 
+use crate::claims::Claims;
 use crate::collate::SampleKey;
 
 /// File names inside a run directory.
@@ -41,17 +44,77 @@ pub struct RunStore {
     dir: PathBuf,
     samples: File,
     lock: File,
-    /// Samples with an `ok` record in `samples.jsonl`, as of byte `seen_up_to`; shared with
-    /// whoever decides what to run next ([`RunStore::scored`]).
-    scored: ScoredSet,
-    seen_up_to: u64,
+    recorded: Arc<Recorded>,
+    claims: Arc<Claims>,
     /// Records this store did not append because another writer had recorded the sample.
     dropped: usize,
 }
 
-/// The samples of a run that have a scored record, kept up to date by the [`RunStore`] as it
-/// reads what other writers appended.
-pub type ScoredSet = Arc<Mutex<HashSet<SampleKey>>>;
+/// What a run directory has recorded, read incrementally: which samples have a scored (`ok`)
+/// record. Shared between the [`RunStore`] and whoever decides what to run next.
+#[derive(Debug)]
+pub struct Recorded {
+    path: PathBuf,
+    state: Mutex<ReadState>,
+}
+
+#[derive(Debug)]
+struct ReadState {
+    file: File,
+    /// Bytes of `samples.jsonl` read, always at a line boundary.
+    seen_up_to: u64,
+    scored: HashSet<SampleKey>,
+}
+
+impl Recorded {
+    fn open(path: &Path) -> Result<Recorded> {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let state = ReadState { file, seen_up_to: 0, scored: HashSet::new() };
+        Ok(Recorded { path: path.to_path_buf(), state: Mutex::new(state) })
+    }
+
+    /// Reads the complete lines appended since the last call (by any writer); returns where the
+    /// complete lines end and whether an incomplete line follows. Safe without the append lock:
+    /// a line still being written has no newline yet and is left for the next call.
+    pub fn refresh(&self) -> Result<(u64, bool)> {
+        let mut state = self.state.lock().expect("the record index is never poisoned");
+        let state = &mut *state;
+        let path = &self.path;
+        let end = state.file.metadata().with_context(|| format!("reading {}", path.display()))?.len();
+        if end < state.seen_up_to {
+            anyhow::bail!("{} shrank while the run was writing to it", path.display());
+        }
+        let mut fresh = Vec::new();
+        state.file.seek(SeekFrom::Start(state.seen_up_to)).with_context(|| format!("reading {}", path.display()))?;
+        (&state.file)
+            .take(end - state.seen_up_to)
+            .read_to_end(&mut fresh)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let complete = fresh.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        for line in fresh[..complete].split(|&b| b == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let record: SampleRecord = serde_json::from_slice(line)
+                .with_context(|| format!("{}: a line is not a sample record", path.display()))?;
+            if record.status == SampleStatus::Ok {
+                state.scored.insert(SampleKey::of(&record));
+            }
+        }
+        state.seen_up_to += complete as u64;
+        Ok((state.seen_up_to, complete < fresh.len()))
+    }
+
+    /// Whether `key` has a scored record, as of the last [`Recorded::refresh`].
+    pub fn is_scored(&self, key: &SampleKey) -> bool {
+        self.state.lock().expect("the record index is never poisoned").scored.contains(key)
+    }
+
+    /// How many samples have a scored record, as of the last [`Recorded::refresh`].
+    pub fn scored_count(&self) -> usize {
+        self.state.lock().expect("the record index is never poisoned").scored.len()
+    }
+}
 
 /// An exclusive `flock` on a file, released on drop (or by the kernel if the process dies).
 struct FileLock<'a>(&'a File);
@@ -123,7 +186,6 @@ impl RunStore {
         let samples = OpenOptions::new()
             .create(true)
             .append(true)
-            .read(true)
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
         let lock_path = dir.join(LOCK_FILE);
@@ -132,56 +194,39 @@ impl RunStore {
             .append(true)
             .open(&lock_path)
             .with_context(|| format!("opening {}", lock_path.display()))?;
-        let mut store =
-            RunStore { dir: dir.to_path_buf(), samples, lock, scored: ScoredSet::default(), seen_up_to: 0, dropped: 0 };
-        let lock = store.lock.try_clone().with_context(|| format!("opening {}", lock_path.display()))?;
-        let guard = FileLock::acquire(&lock, &lock_path)?;
-        store.catch_up()?;
-        drop(guard);
+        let recorded = Arc::new(Recorded::open(&path)?);
+        let claims = Arc::new(Claims::open(dir)?);
+        let store = RunStore { dir: dir.to_path_buf(), samples, lock, recorded, claims, dropped: 0 };
+        {
+            let _guard = FileLock::acquire(&store.lock, &lock_path)?;
+            store.catch_up()?;
+        }
         Ok(store)
     }
 
-    /// Reads the lines appended since the last look (by any writer) into `scored`. A last line
-    /// without its newline was cut short by a writer that died (writers append whole lines under
-    /// the lock, which this caller holds): it is cut off, so the next record starts a line.
-    fn catch_up(&mut self) -> Result<()> {
-        let path = self.dir.join(SAMPLES_FILE);
-        let end = self.samples.metadata().with_context(|| format!("reading {}", path.display()))?.len();
-        if end < self.seen_up_to {
-            anyhow::bail!("{} shrank while the run was writing to it", path.display());
-        }
-        let mut fresh = Vec::new();
-        let mut reader = &self.samples;
-        reader.seek(SeekFrom::Start(self.seen_up_to)).with_context(|| format!("reading {}", path.display()))?;
-        reader
-            .take(end - self.seen_up_to)
-            .read_to_end(&mut fresh)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let complete = fresh.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let mut scored = self.scored.lock().expect("the scored set is never poisoned");
-        for line in fresh[..complete].split(|&b| b == b'\n') {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let record: SampleRecord = serde_json::from_slice(line)
-                .with_context(|| format!("{}: a line is not a sample record", path.display()))?;
-            if record.status == SampleStatus::Ok {
-                scored.insert(SampleKey::of(&record));
-            }
-        }
-        drop(scored);
-        self.seen_up_to += complete as u64;
-        if complete < fresh.len() {
+    /// Reads what other writers appended. The caller holds the append lock, so no writer is
+    /// midway through a line: a last line without its newline was cut short by a writer that
+    /// died, and is cut off so the next record starts a line of its own.
+    fn catch_up(&self) -> Result<()> {
+        let (complete, torn) = self.recorded.refresh()?;
+        if torn {
+            let path = self.dir.join(SAMPLES_FILE);
             tracing::warn!("{}: cutting off an incomplete last line left by a writer that stopped", path.display());
-            self.samples.set_len(self.seen_up_to).with_context(|| format!("truncating {}", path.display()))?;
+            self.samples.set_len(complete).with_context(|| format!("truncating {}", path.display()))?;
         }
         Ok(())
     }
 
-    /// The samples that have an `ok` record, as of the last append or open (each append first
-    /// reads what other writers added).
-    pub fn scored(&self) -> ScoredSet {
-        Arc::clone(&self.scored)
+    /// Which samples have a scored record; each append first reads what other writers added,
+    /// and [`Recorded::refresh`] reads it on demand.
+    pub fn recorded(&self) -> Arc<Recorded> {
+        Arc::clone(&self.recorded)
+    }
+
+    /// This process's claims on samples of the run ([`crate::claims`]); a claim is released when
+    /// the sample's record is appended.
+    pub fn claims(&self) -> Arc<Claims> {
+        Arc::clone(&self.claims)
     }
 
     /// How many finished records were not appended because the sample was already recorded.
@@ -200,24 +245,22 @@ impl RunStore {
     pub fn append(&mut self, record: &SampleRecord) -> Result<()> {
         let mut line = serde_json::to_vec(record).context("serialising a sample record")?;
         line.push(b'\n');
-        let lock_path = self.dir.join(LOCK_FILE);
-        let lock = self.lock.try_clone().with_context(|| format!("opening {}", lock_path.display()))?;
-        let _guard = FileLock::acquire(&lock, &lock_path)?;
-        self.catch_up()?;
         let key = SampleKey::of(record);
-        if self.scored.lock().expect("the scored set is never poisoned").contains(&key) {
-            tracing::info!("{key} was already recorded by another writer; dropping this attempt");
-            self.dropped += 1;
-            return Ok(());
+        {
+            let _guard = FileLock::acquire(&self.lock, &self.dir.join(LOCK_FILE))?;
+            self.catch_up()?;
+            if self.recorded.is_scored(&key) {
+                tracing::info!("{key} was already recorded by another writer; dropping this attempt");
+                self.dropped += 1;
+            } else {
+                self.samples
+                    .write_all(&line)
+                    .with_context(|| format!("appending to {}", self.dir.join(SAMPLES_FILE).display()))?;
+                self.samples.flush().context("flushing samples.jsonl")?;
+                self.recorded.refresh()?;
+            }
         }
-        self.samples
-            .write_all(&line)
-            .with_context(|| format!("appending to {}", self.dir.join(SAMPLES_FILE).display()))?;
-        self.samples.flush().context("flushing samples.jsonl")?;
-        self.seen_up_to += line.len() as u64;
-        if record.status == SampleStatus::Ok {
-            self.scored.lock().expect("the scored set is never poisoned").insert(key);
-        }
+        self.claims.release(&key);
         Ok(())
     }
 
@@ -253,4 +296,65 @@ pub fn read_manifest(dir: &Path) -> Result<RunManifest> {
     let path = dir.join(RUN_FILE);
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not a SmolBench run manifest", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use smolbench_core::ScoringContext;
+
+    use super::*;
+
+    fn record(index: usize, ok: bool) -> SampleRecord {
+        SampleRecord {
+            task: "docvqa".into(),
+            sample_id: format!("q{index}"),
+            index,
+            status: if ok { SampleStatus::Ok } else { SampleStatus::Failed },
+            prompt: String::new(),
+            n_images: 1,
+            references: vec!["a".into()],
+            context: ScoringContext::default(),
+            breakdown: Default::default(),
+            prediction: ok.then(|| "a".to_string()),
+            extracted: ok.then(|| "a".to_string()),
+            extraction_trace: vec![],
+            metric: "anls".into(),
+            score: ok.then_some(1.0),
+            generation: None,
+            memory: None,
+            error: (!ok).then(|| "engine error".to_string()),
+        }
+    }
+
+    #[test]
+    fn two_writers_record_a_sample_once_and_a_failure_does_not_count_as_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(RUN_FILE), "{}").unwrap();
+        // Two stores on one directory: separate open files, as two processes have.
+        let mut a = RunStore::resume(dir.path()).unwrap();
+        let mut b = RunStore::resume(dir.path()).unwrap();
+        a.append(&record(0, true)).unwrap();
+        b.append(&record(0, true)).unwrap(); // b had not seen a's record: it must not be written twice
+        b.append(&record(1, false)).unwrap();
+        a.append(&record(1, true)).unwrap(); // a failure is not a result: the retry is written
+        b.append(&record(1, true)).unwrap();
+        assert_eq!((a.dropped(), b.dropped()), (0, 2));
+        let lines: Vec<(usize, SampleStatus)> =
+            read_samples(dir.path()).unwrap().iter().map(|r| (r.index, r.status)).collect();
+        assert_eq!(lines, [(0, SampleStatus::Ok), (1, SampleStatus::Failed), (1, SampleStatus::Ok)]);
+    }
+
+    #[test]
+    fn a_line_cut_short_by_a_crash_is_cut_off_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(RUN_FILE), "{}").unwrap();
+        let whole = serde_json::to_string(&record(0, true)).unwrap() + "\n";
+        std::fs::write(dir.path().join(SAMPLES_FILE), format!("{whole}{{\"task\":\"docv")).unwrap();
+        let mut store = RunStore::resume(dir.path()).unwrap();
+        assert_eq!(store.recorded().scored_count(), 1);
+        store.append(&record(1, true)).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(SAMPLES_FILE)).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert_eq!(read_samples(dir.path()).unwrap().len(), 2, "every line is a whole record");
+    }
 }

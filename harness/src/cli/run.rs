@@ -1,8 +1,9 @@
 //! `bench run`: plan, load the model, run the sample loop, summarise.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -12,13 +13,14 @@ use smolbench_runners::device::{fingerprint, ComputeDevice};
 use smolbench_runners::{default_compute_device, MistralRsRunner, ENGINE};
 use smolbench_tasks::{builtin_task, suite, Task};
 
+use crate::claims::Claims;
 use crate::collate::{collate, task_order, SampleKey};
 use crate::execute::{run_tasks, LoopSettings, Outcome, SampleFilter};
 use crate::fingerprint::{config_fingerprint, config_of, first_difference};
 use crate::fixtures::default_fixtures_root;
 use crate::plan::{hash_dir_files, hash_file, plan_run, PlanRequest, RunPlan};
 use crate::shard::{PartInfo, Shard, ShardArg, HASH_SCHEME, PARTS_DIR};
-use crate::store::{read_manifest, read_samples, RunStore, ScoredSet, RUN_FILE};
+use crate::store::{read_manifest, read_samples, Recorded, RunStore, RUN_FILE};
 
 /// Arguments of `bench run`.
 #[derive(Debug, Args)]
@@ -130,22 +132,54 @@ fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &s
     })
 }
 
-/// Runs the samples of one shard that have no scored record yet (the set is the store's, so it
-/// grows as other writers record samples).
+/// Decides what this process runs: its shard's samples that have no scored record and that no
+/// other live process is running. Samples another process holds are set aside; a second pass
+/// (`only`) waits for each and runs it if that process did not record it.
 #[derive(Debug)]
 struct RunFilter {
     shard: Option<Shard>,
-    scored: ScoredSet,
+    recorded: Arc<Recorded>,
+    claims: Arc<Claims>,
+    only: Option<HashSet<SampleKey>>,
+    set_aside: Mutex<Vec<SampleKey>>,
+}
+
+impl RunFilter {
+    fn new(store: &RunStore, shard: Option<Shard>, only: Option<HashSet<SampleKey>>) -> Self {
+        RunFilter { shard, recorded: store.recorded(), claims: store.claims(), only, set_aside: Mutex::default() }
+    }
+
+    fn is_scored(&self, key: &SampleKey) -> bool {
+        if let Err(e) = self.recorded.refresh() {
+            tracing::warn!("{e:#}");
+        }
+        self.recorded.is_scored(key)
+    }
 }
 
 impl SampleFilter for RunFilter {
     fn keep(&self, task: &str, index: usize, sample_id: &str) -> bool {
-        self.shard.is_none_or(|s| s.owns(task, sample_id))
-            && !self.scored.lock().expect("the scored set is never poisoned").contains(&SampleKey {
-                task: task.to_string(),
-                index,
-                sample_id: sample_id.to_string(),
-            })
+        if !self.shard.is_none_or(|s| s.owns(task, sample_id)) {
+            return false;
+        }
+        let key = SampleKey { task: task.to_string(), index, sample_id: sample_id.to_string() };
+        if self.only.as_ref().is_some_and(|only| !only.contains(&key)) || self.is_scored(&key) {
+            return false;
+        }
+        let claimed = match self.only {
+            Some(_) => self.claims.claim_waiting(&key),
+            None => self.claims.try_claim(&key),
+        };
+        if !claimed {
+            self.set_aside.lock().expect("never poisoned").push(key);
+            return false;
+        }
+        // Another process may have recorded it between the look and the claim.
+        if self.is_scored(&key) {
+            self.claims.release(&key);
+            return false;
+        }
+        true
     }
 }
 
@@ -225,7 +259,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let shard_count = shard.map_or(1, |s| s.count);
     let (mut store, manifest) = if resume && dir.join(RUN_FILE).exists() {
         let (store, stored) = resume_store(&dir, &fresh, shard_count)?;
-        eprintln!("resuming {}: {} samples already scored", dir.display(), store.scored().lock().expect("fresh").len());
+        eprintln!("resuming {}: {} samples already scored", dir.display(), store.recorded().scored_count());
         (store, stored)
     } else {
         let store = RunStore::create(&dir, &fresh)?;
@@ -249,7 +283,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             None => part.write(&dir)?,
         }
     }
-    let filter = RunFilter { shard, scored: store.scored() };
+    let filter = Arc::new(RunFilter::new(&store, shard, None));
 
     let settings = LoopSettings {
         max_consecutive_failures: args.max_consecutive_failures.max(1),
@@ -257,9 +291,18 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             .ok()
             .and_then(|v| v.parse().ok())
             .map(Duration::from_millis),
-        filter: (shard.is_some() || resume).then(|| Arc::new(filter) as Arc<dyn SampleFilter>),
+        filter: Some(Arc::clone(&filter) as Arc<dyn SampleFilter>),
     };
-    let (records, outcome) = run_tasks(&plan.tasks, &runner, &mut store, settings).await?;
+    let (mut records, mut outcome) = run_tasks(&plan.tasks, &runner, &mut store, settings.clone()).await?;
+    let set_aside: HashSet<SampleKey> = filter.set_aside.lock().expect("never poisoned").drain(..).collect();
+    if outcome == Outcome::Completed && !set_aside.is_empty() {
+        eprintln!("{} samples were being run by another process; waiting for them", set_aside.len());
+        let second = Arc::new(RunFilter::new(&store, shard, Some(set_aside)));
+        let settings = LoopSettings { filter: Some(second as Arc<dyn SampleFilter>), ..settings };
+        let (more, last) = run_tasks(&plan.tasks, &runner, &mut store, settings).await?;
+        records.extend(more);
+        outcome = last;
+    }
     // The summary covers every sample of the directory (earlier attempts included), each by its
     // newest scored record, in the canonical order.
     let all = collate(read_samples(&dir)?, &task_order(&manifest));
@@ -272,13 +315,12 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             store.dropped()
         );
     }
+    println!("{} samples ran now; {} recorded in {}", records.len(), all.records.len(), dir.display());
     if let Some(shard) = shard {
         let base = args.resume.as_ref().or(args.out.as_ref()).expect("a shard has a base directory");
         println!(
-            "shard {shard}: {} samples ran now, {} recorded in {}; when every shard is done: bench merge {} --out DIR",
-            records.len(),
-            all.records.len(),
-            dir.display(),
+            "shard {shard} of {}: when every shard is done, bench merge {} --out DIR",
+            base.display(),
             base.display()
         );
     }
