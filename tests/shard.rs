@@ -428,3 +428,71 @@ fn plan_writes_a_job_array_and_an_indexed_job_for_the_run() {
         sb.bench("a", &["plan", "--emit", "slurm", "--shards", "3", "--out", "/shared/r1", "--", "--suite", "image"]);
     assert!(error_line(&out).contains("not valid for `bench run`"));
 }
+
+#[test]
+fn the_emitted_job_script_and_manifest_commands_run_the_shards() {
+    let sb = Sandbox::new();
+    let fixtures = sb.path("fixtures");
+    ok(&sb.bench("ref", &["fixtures", "--out", fixtures.to_str().unwrap()]));
+    let bench = env!("CARGO_BIN_EXE_bench");
+    let run_args = ["--task", "docvqa", "--model", "tiny", "--limit", "6", "--fixtures", fixtures.to_str().unwrap()];
+
+    // Slurm: the script as sbatch would run it, once per array task.
+    let slurm_run = sb.path("slurm-run");
+    let script = sb.path("job.sbatch");
+    let mut args = vec!["plan", "--emit", "slurm", "--shards", "2", "--out", slurm_run.to_str().unwrap()];
+    args.extend(["--bench", bench, "--write", script.to_str().unwrap(), "--"]);
+    args.extend(run_args);
+    ok(&sb.bench("ref", &args));
+    for task in 0..2 {
+        let out = Command::new("bash")
+            .arg(&script)
+            .env("SMOLBENCH_HOME", sb.path(&format!("home-s{task}")))
+            .env("HF_HOME", sb.path("hf"))
+            .env("RAYON_NUM_THREADS", "1")
+            .env("SLURM_ARRAY_TASK_ID", task.to_string())
+            .env("SLURM_ARRAY_TASK_COUNT", "2")
+            .env_remove("JOB_COMPLETION_INDEX")
+            .current_dir(sb.root.path())
+            .output()
+            .unwrap();
+        ok(&out);
+    }
+    // The merge job of the script's header, as written there.
+    let text = std::fs::read_to_string(&script).unwrap();
+    let wrap = text.lines().find(|l| l.contains("--wrap")).unwrap();
+    let merge_line = wrap.rsplit_once("--wrap ").unwrap().1;
+    let out = Command::new("bash")
+        .args(["-c", &format!("eval {merge_line}")])
+        .env("SMOLBENCH_HOME", sb.path("home-ref"))
+        .current_dir(sb.root.path())
+        .output()
+        .unwrap();
+    ok(&out);
+    let merged = slurm_run.join("merged");
+    assert_eq!(read_lines(&merged).len(), 6);
+
+    // Kubernetes: each pod's command with the index Kubernetes gives it.
+    let k8s_run = sb.path("k8s-run");
+    let mut args = vec!["plan", "--emit", "k8s", "--shards", "2", "--out", k8s_run.to_str().unwrap()];
+    args.extend(["--bench", bench, "--image", "smolbench:test", "--"]);
+    args.extend(run_args);
+    let out = sb.bench("ref", &args);
+    ok(&out);
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    let command_line = yaml.lines().find_map(|l| l.trim().trim_start_matches("- ").strip_prefix("command: ")).unwrap();
+    let argv: Vec<String> = serde_json::from_str(command_line).unwrap();
+    for index in 0..2 {
+        let out = sb
+            .command(&format!("k{index}"), &[])
+            .args(&argv[1..])
+            .env("JOB_COMPLETION_INDEX", index.to_string())
+            .output()
+            .unwrap();
+        ok(&out);
+    }
+    let merged_k8s = sb.path("k8s-merged");
+    ok(&sb.bench("ref", &["merge", k8s_run.to_str().unwrap(), "--out", merged_k8s.to_str().unwrap()]));
+    let results = |d: &Path| read_lines(d).iter().map(result_of).collect::<Vec<_>>();
+    assert_eq!(results(&merged_k8s), results(&merged), "both schedulers' shards give the same run");
+}
