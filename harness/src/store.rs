@@ -165,7 +165,10 @@ impl RunStore {
     /// Creates `dir` (which must not hold a run already) and writes `run.json`.
     pub fn create(dir: &Path, manifest: &RunManifest) -> Result<Self> {
         if dir.join(RUN_FILE).exists() {
-            anyhow::bail!("{} already holds a run; choose another --out directory", dir.display());
+            anyhow::bail!(
+                "{} already holds a run; choose another directory (`bench run --resume DIR` continues a run)",
+                dir.display()
+            );
         }
         std::fs::create_dir_all(dir).with_context(|| format!("creating run directory {}", dir.display()))?;
         write_json_file(&dir.join(RUN_FILE), manifest)?;
