@@ -5,6 +5,7 @@
 //! error and the run goes on; after `max_consecutive_failures` failures in a row the run stops,
 //! keeping everything already recorded.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -32,14 +33,24 @@ pub enum Outcome {
     },
 }
 
+/// Decides which samples a run executes (one shard's share, less those already recorded). It
+/// sees each sample after its row is read and before the model is asked.
+pub trait SampleFilter: Send + Sync + std::fmt::Debug {
+    /// Whether to run row `index` of `task`, whose id is `sample_id` (`row-<index>` where the row
+    /// could not be made into a sample).
+    fn keep(&self, task: &str, index: usize, sample_id: &str) -> bool;
+}
+
 /// Settings of the loop.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoopSettings {
     /// Stop after this many failed samples in a row.
     pub max_consecutive_failures: usize,
     /// A pause after each sample. Only for tests that must interrupt a run midway
     /// (`SMOLBENCH_TEST_SAMPLE_DELAY_MS`).
     pub delay_after_sample: Option<Duration>,
+    /// Runs only the samples this keeps; every sample where `None`.
+    pub filter: Option<Arc<dyn SampleFilter>>,
 }
 
 fn failed_record(
@@ -144,7 +155,15 @@ pub async fn run_tasks(
             let batch_end = (batch_start + ROW_BATCH).min(planned.selected);
             let rows = planned.table.read_rows_at(&columns, batch_start..batch_end)?;
             for (index, row) in (batch_start..).zip(rows.iter()) {
-                let record = match task.build_sample(row, index) {
+                let built = task.build_sample(row, index);
+                if let Some(filter) = &settings.filter {
+                    let id = built.as_ref().map_or_else(|_| format!("row-{index}"), |s| s.id.clone());
+                    if !filter.keep(task.name(), index, &id) {
+                        bar.inc(1);
+                        continue;
+                    }
+                }
+                let record = match built {
                     Ok(sample) => run_sample(task, sample, index, runner, &probe).await,
                     Err(e) => failed_record(task, index, format!("row-{index}"), None, e.to_string()),
                 };

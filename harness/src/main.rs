@@ -2,10 +2,15 @@
 //! command line, sets up logging and maps the outcome to an exit code; `cli/` holds one module
 //! per subcommand.
 
+mod claims;
 mod cli;
+mod collate;
 mod execute;
+mod fingerprint;
 mod fixtures;
+mod merge;
 mod plan;
+mod shard;
 mod store;
 
 use std::process::ExitCode;

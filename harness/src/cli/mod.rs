@@ -3,12 +3,16 @@
 mod fetch;
 mod fixtures;
 mod lock;
+mod merge;
 mod models;
+mod plan;
 mod rescore;
 mod run;
 mod tasks;
 
 use std::process::ExitCode;
+
+pub use rescore::tasks_of_run;
 
 use clap::{Parser, Subcommand};
 
@@ -56,6 +60,10 @@ pub enum Command {
     Tasks(tasks::TasksArgs),
     /// Recompute a run's scores from its stored predictions, without a model.
     Rescore(rescore::RescoreArgs),
+    /// Combine the parts of a sharded run (`bench run --shard`) into one run directory.
+    Merge(merge::MergeArgs),
+    /// Write a Slurm job array or a Kubernetes Indexed Job that runs one run as N shards.
+    Plan(plan::PlanArgs),
 }
 
 /// Runs a subcommand.
@@ -68,5 +76,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
         Command::Rescore(args) => rescore::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Plan(args) => plan::run(args),
     }
 }

@@ -4,15 +4,16 @@
 //! built-in version), optionally with another metric profile, and every stored prediction is
 //! scored again. The result goes to `summary.<profile>.json` beside the run's own summary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use smolbench_core::{SampleRecord, SampleStatus};
+use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
 use smolbench_tasks::run_order::rescore_in_run_order;
 use smolbench_tasks::{MetricProfile, Task, TaskDef};
 
+use crate::collate::{collate, task_order};
 use crate::store::{read_manifest, read_samples};
 
 /// Arguments of `bench rescore`.
@@ -50,27 +51,33 @@ pub fn rescore_records(tasks: &[Task], records: &[SampleRecord]) -> Result<(Vec<
     Ok((out, changed))
 }
 
-/// Runs `bench rescore`.
-pub fn run(args: RescoreArgs) -> Result<ExitCode> {
-    let manifest = read_manifest(&args.run_dir)?;
-    let records = read_samples(&args.run_dir)?;
-    let profile: Option<MetricProfile> = args.metric_profile.as_deref().map(str::parse).transpose()?;
-    let tasks = manifest
+/// The tasks of a run, rebuilt from the definitions stored in its `run.json`, scored with
+/// `profile`, else the metric profile the run recorded (it may have been chosen on the run's
+/// command line rather than by the definition). `dir` names the run in errors.
+pub fn tasks_of_run(manifest: &RunManifest, profile: Option<MetricProfile>, dir: &Path) -> Result<Vec<Task>> {
+    manifest
         .tasks
         .iter()
         .map(|t| {
             let def: TaskDef = serde_json::from_value(t.config.clone())
-                .with_context(|| format!("{}: task {} has an unreadable definition", args.run_dir.display(), t.name))?;
+                .with_context(|| format!("{}: task {} has an unreadable definition", dir.display(), t.name))?;
             let task = Task::new(def)?;
-            // The profile asked for now, else the one the run recorded (it may have been chosen
-            // on the run's command line rather than by the definition).
             let recorded = t.metric_profile.parse::<MetricProfile>().ok();
             Ok(match profile.or(recorded) {
                 Some(p) => task.with_profile(p),
                 None => task,
             })
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// Runs `bench rescore`.
+pub fn run(args: RescoreArgs) -> Result<ExitCode> {
+    let manifest = read_manifest(&args.run_dir)?;
+    // One record per sample: a resumed run may hold a failed attempt and a later scored one.
+    let records = collate(read_samples(&args.run_dir)?, &task_order(&manifest)).records;
+    let profile: Option<MetricProfile> = args.metric_profile.as_deref().map(str::parse).transpose()?;
+    let tasks = tasks_of_run(&manifest, profile, &args.run_dir)?;
     let (rescored, changed) = rescore_records(&tasks, &records)?;
     let summary = smolbench_reports::summarise_run(&manifest.run_id, &rescored);
     let label = profile.map_or("stored-profile", MetricProfile::name);

@@ -1,7 +1,9 @@
 //! `bench run`: plan, load the model, run the sample loop, summarise.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -13,10 +15,14 @@ use smolbench_runners::{default_compute_device, engine_patch, MistralRsRunner, R
 use smolbench_tasks::run_order::rescore_in_run_order;
 use smolbench_tasks::{builtin_task, suite, MetricProfile, Task};
 
-use crate::execute::{run_tasks, LoopSettings, Outcome};
+use crate::claims::Claims;
+use crate::collate::{collate, task_order, SampleKey};
+use crate::execute::{run_tasks, LoopSettings, Outcome, SampleFilter};
+use crate::fingerprint::{config_fingerprint, config_of, first_difference};
 use crate::fixtures::default_fixtures_root;
 use crate::plan::{hash_dir_files, hash_file, plan_run, PlanRequest, RunPlan};
-use crate::store::RunStore;
+use crate::shard::{PartInfo, Shard, ShardArg, HASH_SCHEME, PARTS_DIR};
+use crate::store::{read_manifest, read_samples, Recorded, RunStore, RUN_FILE};
 
 /// Arguments of `bench run`.
 #[derive(Debug, Args)]
@@ -44,6 +50,19 @@ pub struct RunArgs {
     /// The run directory to create [default: runs/<time>-<model>-<suite>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Continue the run in DIR: samples it already scored are skipped, failed ones are run again,
+    /// and the rest are appended. The run must have the same config (tasks, data, model files,
+    /// limit, shard count); DIR is created where it holds no run yet, so a retried job can always
+    /// pass --resume.
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    resume: Option<PathBuf>,
+    /// Run only shard I of N (numbered from 0): the samples whose SHA-256 of `task/sample_id`
+    /// modulo N is I. Writes DIR/parts/shard-I-of-N/ of the --out or --resume DIR, which all
+    /// shards share; `bench merge DIR` combines the parts. `auto` reads the index and count of a
+    /// Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT); `auto/N` reads the index
+    /// from SLURM_ARRAY_TASK_ID or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "I/N|auto|auto/N")]
+    shard: Option<ShardArg>,
     /// Stop the run after this many failed samples in a row.
     #[arg(long, default_value_t = 5, value_name = "N")]
     max_consecutive_failures: usize,
@@ -189,8 +208,107 @@ fn settle_run_order_scores(tasks: &[&Task], records: &mut [SampleRecord], store:
     Ok(())
 }
 
+/// Decides what this process runs: its shard's samples that have no scored record and that no
+/// other live process is running. Samples another process holds are set aside; a second pass
+/// (`only`) waits for each and runs it if that process did not record it.
+#[derive(Debug)]
+struct RunFilter {
+    shard: Option<Shard>,
+    recorded: Arc<Recorded>,
+    claims: Arc<Claims>,
+    only: Option<HashSet<SampleKey>>,
+    set_aside: Mutex<Vec<SampleKey>>,
+}
+
+impl RunFilter {
+    fn new(store: &RunStore, shard: Option<Shard>, only: Option<HashSet<SampleKey>>) -> Self {
+        RunFilter { shard, recorded: store.recorded(), claims: store.claims(), only, set_aside: Mutex::default() }
+    }
+
+    fn is_scored(&self, key: &SampleKey) -> bool {
+        if let Err(e) = self.recorded.refresh() {
+            tracing::warn!("{e:#}");
+        }
+        self.recorded.is_scored(key)
+    }
+}
+
+impl SampleFilter for RunFilter {
+    fn keep(&self, task: &str, index: usize, sample_id: &str) -> bool {
+        if !self.shard.is_none_or(|s| s.owns(task, sample_id)) {
+            return false;
+        }
+        let key = SampleKey { task: task.to_string(), index, sample_id: sample_id.to_string() };
+        if self.only.as_ref().is_some_and(|only| !only.contains(&key)) || self.is_scored(&key) {
+            return false;
+        }
+        let claimed = match self.only {
+            Some(_) => self.claims.claim_waiting(&key),
+            None => self.claims.try_claim(&key),
+        };
+        if !claimed {
+            self.set_aside.lock().expect("never poisoned").push(key);
+            return false;
+        }
+        // Another process may have recorded it between the look and the claim.
+        if self.is_scored(&key) {
+            self.claims.release(&key);
+            return false;
+        }
+        true
+    }
+}
+
+/// Where this invocation writes: the run (or part) directory and whether it continues one.
+struct Target {
+    dir: PathBuf,
+    resume: bool,
+}
+
+fn target_dir(args: &RunArgs, shard: Option<Shard>, default_run_id: &str) -> Result<Target> {
+    let base = args.resume.as_ref().or(args.out.as_ref());
+    let resume = args.resume.is_some();
+    match (shard, base) {
+        (Some(_), None) => anyhow::bail!("--shard needs --out DIR or --resume DIR: the run directory all shards share"),
+        (Some(shard), Some(base)) => Ok(Target { dir: shard.part_dir(base), resume }),
+        (None, Some(base)) if resume && !base.join(RUN_FILE).exists() && base.join(PARTS_DIR).is_dir() => {
+            anyhow::bail!(
+                "{} is a sharded run: resume one part with --shard I/N, or combine the parts with `bench merge {}`",
+                base.display(),
+                base.display()
+            )
+        }
+        (None, Some(base)) => Ok(Target { dir: base.clone(), resume }),
+        (None, None) => Ok(Target { dir: PathBuf::from("runs").join(default_run_id), resume }),
+    }
+}
+
+/// Opens the run to continue in `dir`, refusing one whose config differs from `fresh`'s.
+fn resume_store(dir: &Path, fresh: &RunManifest, shard_count: usize) -> Result<(RunStore, RunManifest)> {
+    let stored = read_manifest(dir)?;
+    if let Some(diff) = first_difference(&config_of(&stored, shard_count), &config_of(fresh, shard_count)) {
+        anyhow::bail!(
+            "cannot resume {}: this command's run differs from the recorded one in {diff}; pass the original arguments or start a new --out directory",
+            dir.display()
+        );
+    }
+    Ok((RunStore::resume(dir)?, stored))
+}
+
 /// Runs `bench run`.
 pub async fn run(args: RunArgs) -> Result<ExitCode> {
+    let shard = args.shard.map(|s| s.resolve(&|name| std::env::var(name).ok())).transpose()?;
+    let started = chrono::Utc::now();
+    let model_tag: String =
+        args.model.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' }).collect();
+    let run_id =
+        format!("{}-{}-{}", started.format("%Y%m%dT%H%M%S"), model_tag, args.suite.as_deref().unwrap_or("custom"));
+    let Target { dir, resume } = target_dir(&args, shard, &run_id)?;
+    // The parts of a sharded run share the run id: the name of their common directory.
+    let run_id = match (shard, args.resume.as_ref().or(args.out.as_ref())) {
+        (Some(_), Some(base)) => base.file_name().map_or(run_id, |n| n.to_string_lossy().into_owned()),
+        _ => run_id,
+    };
     let tasks = selected_tasks(&args)?;
     let fixtures_root = args.fixtures.clone().unwrap_or_else(default_fixtures_root);
     let request = PlanRequest {
@@ -216,14 +334,35 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let options = RunnerOptions { encoder_cache: args.encoder_cache };
     let runner = MistralRsRunner::load_with(&plan.prepared, compute, options).await?;
 
-    let started = chrono::Utc::now();
-    let model_tag: String =
-        args.model.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' }).collect();
-    let run_id =
-        format!("{}-{}-{}", started.format("%Y%m%dT%H%M%S"), model_tag, args.suite.as_deref().unwrap_or("custom"));
-    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&run_id));
-    let mut store = RunStore::create(&dir, &manifest(&args, &plan, &runner, &run_id)?)?;
-    eprintln!("run directory: {}", store.dir().display());
+    let fresh = manifest(&args, &plan, &runner, &run_id)?;
+    let shard_count = shard.map_or(1, |s| s.count);
+    let (mut store, manifest) = if resume && dir.join(RUN_FILE).exists() {
+        let (store, stored) = resume_store(&dir, &fresh, shard_count)?;
+        eprintln!("resuming {}: {} samples already scored", dir.display(), store.recorded().scored_count());
+        (store, stored)
+    } else {
+        let store = RunStore::create(&dir, &fresh)?;
+        eprintln!("run directory: {}", store.dir().display());
+        (store, fresh)
+    };
+    if let Some(shard) = shard {
+        let part = PartInfo {
+            shard,
+            hash: HASH_SCHEME.to_string(),
+            config_fingerprint: config_fingerprint(&manifest, shard_count),
+        };
+        match PartInfo::read(&dir)? {
+            Some(existing) if existing != part => anyhow::bail!(
+                "{} holds shard {} (fingerprint {}), not shard {shard} of this run",
+                dir.display(),
+                existing.shard,
+                existing.config_fingerprint
+            ),
+            Some(_) => {}
+            None => part.write(&dir)?,
+        }
+    }
+    let filter = Arc::new(RunFilter::new(&store, shard, None));
 
     let settings = LoopSettings {
         max_consecutive_failures: args.max_consecutive_failures.max(1),
@@ -231,12 +370,44 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             .ok()
             .and_then(|v| v.parse().ok())
             .map(Duration::from_millis),
+        filter: Some(Arc::clone(&filter) as Arc<dyn SampleFilter>),
     };
-    let (mut records, outcome) = run_tasks(&plan.tasks, &runner, &mut store, settings).await?;
-    settle_run_order_scores(&plan.tasks.iter().map(|t| &t.task).collect::<Vec<_>>(), &mut records, &mut store)?;
-    let summary = smolbench_reports::summarise_run(&run_id, &records);
+    let (mut records, mut outcome) = run_tasks(&plan.tasks, &runner, &mut store, settings.clone()).await?;
+    let set_aside: HashSet<SampleKey> = filter.set_aside.lock().expect("never poisoned").drain(..).collect();
+    if outcome == Outcome::Completed && !set_aside.is_empty() {
+        eprintln!("{} samples were being run by another process; waiting for them", set_aside.len());
+        let second = Arc::new(RunFilter::new(&store, shard, Some(set_aside)));
+        let settings = LoopSettings { filter: Some(second as Arc<dyn SampleFilter>), ..settings };
+        let (more, last) = run_tasks(&plan.tasks, &runner, &mut store, settings).await?;
+        records.extend(more);
+        outcome = last;
+    }
+    // The summary covers every sample of the directory (earlier attempts included), each by its
+    // newest scored record, in the canonical order.
+    let mut all = collate(read_samples(&dir)?, &task_order(&manifest));
+    // A shard holds part of the run: draws that depend on the whole run are settled by `bench merge`.
+    if shard.is_none() {
+        let tasks: Vec<&Task> = plan.tasks.iter().map(|t| &t.task).collect();
+        settle_run_order_scores(&tasks, &mut all.records, &mut store)?;
+    }
+    let summary = smolbench_reports::summarise_run(&manifest.run_id, &all.records);
     store.finish(&summary).context("writing summary.json")?;
     println!("{}", smolbench_reports::render_table(&summary));
+    if store.dropped() > 0 {
+        println!(
+            "{} samples finished here were already recorded by another process and were not written again",
+            store.dropped()
+        );
+    }
+    println!("{} samples ran now; {} recorded in {}", records.len(), all.records.len(), dir.display());
+    if let Some(shard) = shard {
+        let base = args.resume.as_ref().or(args.out.as_ref()).expect("a shard has a base directory");
+        println!(
+            "shard {shard} of {}: when every shard is done, bench merge {} --out DIR",
+            base.display(),
+            base.display()
+        );
+    }
     for skipped in &plan.skipped {
         println!("skipped {}: {}", skipped.name, skipped.reason);
     }

@@ -82,7 +82,22 @@ fn read_json(path: &Path) -> Result<Value, RunnerError> {
 
 fn write_json(path: &Path, value: &Value) -> Result<(), RunnerError> {
     let text = serde_json::to_string_pretty(value).expect("JSON values always serialise");
-    std::fs::write(path, text + "\n").map_err(|source| RunnerError::Io { path: path.to_path_buf(), source })
+    write_atomically(path, (text + "\n").as_bytes())
+}
+
+/// A temporary name beside `path`, unique to this process.
+fn temporary_beside(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp.{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Writes `path` through a temporary file and a rename, so processes preparing the same model at
+/// once (shards on one machine) never see a half-written file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunnerError> {
+    let tmp = temporary_beside(path);
+    std::fs::write(&tmp, bytes).map_err(|source| RunnerError::Io { path: tmp.clone(), source })?;
+    std::fs::rename(&tmp, path).map_err(|source| RunnerError::Io { path: path.to_path_buf(), source })
 }
 
 /// Keys without a sensible default: they fix tensor shapes, so a config without them is unusable.
@@ -331,7 +346,7 @@ pub fn prepare_model_dir_with(
     write_json(&dir.join("preprocessor_config.json"), &pre)?;
     write_json(&dir.join("processor_config.json"), &processor)?;
     let template = dir.join(TEMPLATE_FILE);
-    std::fs::write(&template, FIXED_TEMPLATE).map_err(|source| RunnerError::Io { path: template.clone(), source })?;
+    write_atomically(&template, FIXED_TEMPLATE.as_bytes())?;
     link_remaining_files(&source, &dir)?;
 
     Ok(PreparedModel {
@@ -358,10 +373,13 @@ fn link_remaining_files(source: &Path, dir: &Path) -> Result<(), RunnerError> {
         if rewritten.iter().any(|r| name == *r) || !entry.path().is_file() {
             continue;
         }
+        // A new link under a temporary name renamed over the old one: another process preparing
+        // the same model at the same time never finds the file missing.
         let link = dir.join(&name);
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(entry.path(), &link)
-            .map_err(|e| RunnerError::Io { path: link.clone(), source: e })?;
+        let tmp = temporary_beside(&link);
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(entry.path(), &tmp).map_err(|e| RunnerError::Io { path: tmp.clone(), source: e })?;
+        std::fs::rename(&tmp, &link).map_err(|e| RunnerError::Io { path: link.clone(), source: e })?;
     }
     Ok(())
 }
