@@ -5,6 +5,7 @@
 mod cli;
 mod execute;
 mod fixtures;
+mod gate;
 mod plan;
 mod store;
 

@@ -2,7 +2,9 @@
 
 mod fetch;
 mod fixtures;
+mod gate;
 mod models;
+mod report;
 mod rescore;
 mod run;
 mod tasks;
@@ -53,6 +55,10 @@ pub enum Command {
     Tasks(tasks::TasksArgs),
     /// Recompute a run's scores from its stored predictions, without a model.
     Rescore(rescore::RescoreArgs),
+    /// Render a static HTML report (pages and PNG charts) for one or more runs.
+    Report(report::ReportArgs),
+    /// Compare a candidate run with a baseline run; exit 1 on a regression, 2 on unusable input.
+    Gate(gate::GateArgs),
 }
 
 /// Runs a subcommand.
@@ -64,5 +70,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
         Command::Rescore(args) => rescore::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Gate(args) => gate::run(args),
     }
 }
