@@ -556,7 +556,7 @@ pub fn junit(report: &GateReport) -> String {
         s.push_str("</testcase>\n");
     }
     if !report.warnings.is_empty() {
-        let _ = write!(s, "<system-out>{}</system-out>\n", xml(&report.warnings.join("\n")));
+        let _ = writeln!(s, "<system-out>{}</system-out>", xml(&report.warnings.join("\n")));
     }
     s.push_str("</testsuite>\n</testsuites>\n");
     s
