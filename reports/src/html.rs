@@ -67,6 +67,10 @@ img.chart { border: 1px solid #ddd; background: #fff; max-width: 100%; margin: 6
 img.thumb { max-width: 160px; max-height: 160px; border: 1px solid #ccc; }
 pre { white-space: pre-wrap; word-break: break-word; margin: 0; font-size: 12px; max-width: 420px; }
 ol.trace { margin: 0; padding-left: 18px; font-size: 12px; }
+table.samples td { max-width: 380px; overflow-wrap: anywhere; }
+table.samples pre { min-width: 220px; }
+table.samples td.num { white-space: nowrap; overflow-wrap: normal; }
+table.samples code { white-space: pre-wrap; word-break: break-all; }
 tr.fail td.score { color: #b42318; font-weight: 600; }
 tr.pass td.score { color: #067647; font-weight: 600; }
 tr.error { background: #fff1f0; }
