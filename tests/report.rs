@@ -622,6 +622,27 @@ fn gate_latency_and_memory_regressions_fail_on_the_same_device_only() {
 }
 
 #[test]
+fn gate_more_failed_samples_is_a_regression() {
+    use constructed::*;
+    let sb = Sandbox::new();
+    let base = binary_samples("mmstar", 100);
+    let mut cand = base.clone();
+    for r in cand.iter_mut().take(3) {
+        r.status = smolbench_core::SampleStatus::Failed;
+        r.score = None;
+        r.generation = None;
+        r.error = Some("engine error".into());
+    }
+    write_run(&sb.path("a"), &manifest("a", &["mmstar"]), &base);
+    write_run(&sb.path("b"), &manifest("b", &["mmstar"]), &cand);
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("b"), &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("| mmstar | failed samples | **REGRESSION** | 0 | 3 |"), "{stdout}");
+    // The accuracy test pairs only the samples scored in both runs.
+    assert!(stdout.contains("n = 97"), "{stdout}");
+}
+
+#[test]
 fn gate_says_when_a_sample_set_is_too_small() {
     use constructed::*;
     let sb = Sandbox::new();

@@ -198,4 +198,38 @@ mod tests {
         assert_eq!(std_dev(&[1.0]), 0.0);
         assert!((std_dev(&[0.0, 1.0]) - 0.5f64.sqrt()).abs() < 1e-12);
     }
+
+    /// The detectable-drop figure is honest: simulated pairs with a drop of that size are caught
+    /// about `power` of the time, and pairs with no drop are flagged about `alpha` of the time.
+    #[test]
+    fn simulated_power_and_size_match_the_detectability_figure() {
+        let (n, alpha, power, q_up) = (800usize, 0.05, 0.8, 0.03);
+        let drop = 0.03;
+        let sd = (q_up + (q_up + drop) - drop * drop as f64).sqrt();
+        let d = detectability(n, sd, alpha, power, true, drop);
+        assert!((d.min_detectable - drop).abs() < 0.002, "{d:?}");
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut rejection_rate = |q_down: f64| {
+            let trials = 400;
+            let rejected = (0..trials)
+                .filter(|_| {
+                    let (mut b, mut c) = (0u64, 0u64);
+                    for _ in 0..n {
+                        let u: f64 = rng.random();
+                        if u < q_down {
+                            b += 1;
+                        } else if u < q_down + q_up {
+                            c += 1;
+                        }
+                    }
+                    b > c && mcnemar_exact(b, c) < alpha
+                })
+                .count();
+            rejected as f64 / trials as f64
+        };
+        let caught = rejection_rate(q_up + drop);
+        assert!((0.68..=0.92).contains(&caught), "power {caught}");
+        let false_alarms = rejection_rate(q_up);
+        assert!(false_alarms <= 0.05, "one-sided false alarm rate {false_alarms}");
+    }
 }
