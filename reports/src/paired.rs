@@ -204,8 +204,8 @@ mod tests {
     #[test]
     fn simulated_power_and_size_match_the_detectability_figure() {
         let (n, alpha, power, q_up) = (800usize, 0.05, 0.8, 0.03);
-        let drop = 0.03;
-        let sd = (q_up + (q_up + drop) - drop * drop as f64).sqrt();
+        let drop: f64 = 0.03;
+        let sd = (q_up + (q_up + drop) - drop * drop).sqrt();
         let d = detectability(n, sd, alpha, power, true, drop);
         assert!((d.min_detectable - drop).abs() < 0.002, "{d:?}");
         let mut rng = ChaCha8Rng::seed_from_u64(7);
