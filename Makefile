@@ -6,7 +6,19 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint fixtures engine-patch
+.PHONY: demo test lint fixtures engine-patch system-deps report-demo
+
+## System packages (Debian) the tests and demos need, installed only when missing: headless
+## Chromium (report test), a TrueType font (chart text), FFmpeg (video frames and fixtures).
+SYSTEM_DEPS = chromium fonts-dejavu-core ffmpeg
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	fi
 
 ## Write the patched mistralrs-core that Cargo.toml's [patch.crates-io] points at
 ## (target/patched/, from crates.io + runners/patches/*.patch). Fast when already done.
@@ -14,11 +26,11 @@ engine-patch:
 	runners/patches/apply.sh
 
 ## Run the image suite on the embedded default (tiny model, synthetic data) and print the table.
-demo: engine-patch
+demo: engine-patch system-deps
 	$(CARGO) run --bin bench -- run --suite image --model tiny
 
 ## Run every test of the workspace.
-test: engine-patch
+test: engine-patch system-deps
 	$(CARGO) test --workspace
 
 ## Formatting and lints, as kept green on every commit.
@@ -27,5 +39,15 @@ lint: engine-patch
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## Write the tiny model and synthetic data sets to $SMOLBENCH_HOME/fixtures.
-fixtures: engine-patch
+fixtures: engine-patch system-deps
 	$(CARGO) run --bin bench -- fixtures
+
+## Two tiny runs, the report over both, and a screenshot of its overview page:
+## runs/report-demo/site/index.html and runs/report-demo/overview.png.
+report-demo: engine-patch system-deps
+	rm -rf runs/report-demo
+	$(CARGO) run --bin bench -- run --suite image --model tiny --limit 6 --out runs/report-demo/suite
+	$(CARGO) run --bin bench -- run --task docvqa --task mmmu --model tiny --out runs/report-demo/docvqa-mmmu
+	$(CARGO) run --bin bench -- report runs/report-demo/suite runs/report-demo/docvqa-mmmu --out runs/report-demo/site
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,2400 \
+		--screenshot=runs/report-demo/overview.png file://$(CURDIR)/runs/report-demo/site/index.html

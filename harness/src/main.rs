@@ -8,6 +8,7 @@ mod collate;
 mod execute;
 mod fingerprint;
 mod fixtures;
+mod gate;
 mod merge;
 mod plan;
 mod shard;

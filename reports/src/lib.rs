@@ -1,9 +1,14 @@
-//! Aggregating a run's sample records: scores with bootstrap confidence intervals, latency
-//! percentiles and peak memory, and the table `bench run` prints.
+//! Aggregating, comparing and presenting SmolBench runs.
 //!
-//! [`summarise_run`] turns `samples.jsonl` records into a [`RunSummary`] (the run's
-//! `summary.json`); [`render_table`] prints it. Reports read records only: they never call a
-//! runner or a task.
+//! - [`summarise_run`] turns `samples.jsonl` records into a [`RunSummary`] (the run's
+//!   `summary.json`); [`render_table`] prints it.
+//! - [`rundir`] reads a finished run directory back.
+//! - [`paired`] compares two runs sample by sample (exact McNemar, paired bootstrap) and says
+//!   how small a difference a sample set can detect; the regression gate builds on it.
+//! - [`baselines`] holds the published numbers of SmolVLM and larger models, with their sources.
+//! - [`site`] renders a static HTML report with PNG [`charts`] for one or more runs.
+//!
+//! Reports read records only: they never call a runner or a task.
 //!
 //! ```
 //! use smolbench_reports::stats::percentile;
@@ -11,9 +16,16 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod baselines;
+pub mod charts;
+pub mod html;
+pub mod paired;
+pub mod rundir;
+pub mod site;
 pub mod stats;
 mod summary;
 mod table;
+pub mod thumbs;
 
 pub use summary::{
     summarise_run, summarise_task, GroupScore, Percentiles, RunSummary, TaskSummary, BOOTSTRAP_RESAMPLES,

@@ -2,10 +2,12 @@
 
 mod fetch;
 mod fixtures;
+mod gate;
 mod lock;
 mod merge;
 mod models;
 mod plan;
+mod report;
 mod rescore;
 mod run;
 mod tasks;
@@ -64,6 +66,10 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// Write a Slurm job array or a Kubernetes Indexed Job that runs one run as N shards.
     Plan(plan::PlanArgs),
+    /// Render a static HTML report (pages and PNG charts) for one or more runs.
+    Report(report::ReportArgs),
+    /// Compare a candidate run with a baseline run; exit 1 on a regression, 2 on unusable input.
+    Gate(gate::GateArgs),
 }
 
 /// Runs a subcommand.
@@ -78,5 +84,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Rescore(args) => rescore::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Gate(args) => gate::run(args),
     }
 }

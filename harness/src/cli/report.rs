@@ -1,0 +1,46 @@
+//! `bench report RUN_DIR... --out DIR`: a static HTML report (pages and PNG charts) for one or
+//! more runs, beside the published results of SmolVLM and larger baselines.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use smolbench_reports::baselines::Baselines;
+use smolbench_reports::rundir::load_run;
+use smolbench_reports::site::{build_site, SiteOptions};
+
+/// Arguments of `bench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run directories (each holding run.json and samples.jsonl); several runs are grouped by
+    /// model, device and profile.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    runs: Vec<PathBuf>,
+    /// The directory to write the site to (created if needed).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The report's title.
+    #[arg(long, default_value = "SmolBench report")]
+    title: String,
+    /// Do not read images back from the data sets for the per-sample pages.
+    #[arg(long)]
+    no_thumbnails: bool,
+}
+
+/// Runs `bench report`.
+pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let runs = args.runs.iter().map(|dir| load_run(dir)).collect::<Result<Vec<_>>>()?;
+    let options = SiteOptions { title: args.title.clone(), thumbnails: !args.no_thumbnails };
+    let site = build_site(&runs, &Baselines::builtin(), &args.out, &options)?;
+    for warning in &site.warnings {
+        tracing::warn!("{warning}");
+    }
+    println!(
+        "wrote {} pages and {} images; open {}",
+        site.pages.len(),
+        site.images.len(),
+        args.out.join("index.html").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

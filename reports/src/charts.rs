@@ -1,0 +1,320 @@
+//! PNG charts for the report, drawn with `plotters` into an RGB buffer and encoded with `image`:
+//! score against peak memory (the SmolVLM paper's headline picture), latency distributions as
+//! cumulative curves, and per-category score bars.
+//!
+//! Text needs a TrueType font, read once at run time: `$SMOLBENCH_FONT`, else the first of the
+//! usual system locations (DejaVu Sans, Liberation Sans, Arial). `make system-deps` installs
+//! `fonts-dejavu-core` where none is present.
+
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Chart size in pixels.
+pub const WIDTH: u32 = 960;
+/// See [`WIDTH`].
+pub const HEIGHT: u32 = 560;
+
+/// Series colours, distinguishable and readable on white.
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+];
+const BASELINE_GREY: RGBColor = RGBColor(110, 110, 110);
+
+/// The colour of the `i`-th series.
+pub fn series_colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Places a TrueType font is looked for, in order, after `$SMOLBENCH_FONT`.
+const FONT_CANDIDATES: &[&str] = &[
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
+    "/System/Library/Fonts/Supplemental/Arial.ttf",
+    "/Library/Fonts/Arial.ttf",
+    "C:\\Windows\\Fonts\\arial.ttf",
+];
+
+/// Registers the font with plotters once; an error names where it looked.
+pub fn ensure_font() -> Result<()> {
+    static FONT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let outcome = FONT.get_or_init(|| {
+        let mut candidates: Vec<PathBuf> = std::env::var_os("SMOLBENCH_FONT").map(PathBuf::from).into_iter().collect();
+        candidates.extend(FONT_CANDIDATES.iter().map(PathBuf::from));
+        for path in &candidates {
+            let Ok(bytes) = std::fs::read(path) else { continue };
+            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                return Ok(path.clone());
+            }
+        }
+        Err(format!(
+            "no TrueType font found for chart text (looked at $SMOLBENCH_FONT and {}); install fonts-dejavu-core (`make system-deps`) or set SMOLBENCH_FONT to a .ttf file",
+            FONT_CANDIDATES.join(", ")
+        ))
+    });
+    outcome.as_ref().map(|_| ()).map_err(|e| anyhow!("{e}"))
+}
+
+fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("drawing a chart: {e:?}")
+}
+
+/// Draws with `draw` on a white canvas and returns the PNG bytes.
+fn render(draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>) -> Result<Vec<u8>> {
+    ensure_font()?;
+    let mut buffer = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        draw(&root)?;
+        root.present().map_err(plot_err)?;
+    }
+    let img = image::RgbImage::from_raw(WIDTH, HEIGHT, buffer).context("chart buffer has the wrong size")?;
+    let mut png = Vec::new();
+    img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).context("encoding a chart as PNG")?;
+    Ok(png)
+}
+
+/// One point of the score-against-memory chart.
+#[derive(Debug, Clone)]
+pub struct MemoryPoint {
+    /// Shown next to the point.
+    pub label: String,
+    /// Peak memory in GB (10^9 bytes), as published or measured.
+    pub memory_gb: f64,
+    /// Score in percent.
+    pub score_pct: f64,
+    /// `None` for a published baseline; the run's series index for our runs.
+    pub run: Option<usize>,
+}
+
+/// Score (y, %) against peak memory (x, GB, log scale): published baselines in grey diamonds,
+/// our runs as coloured dots.
+pub fn score_vs_memory(title: &str, points: &[MemoryPoint]) -> Result<Vec<u8>> {
+    render(|root| {
+        let (min_gb, max_gb) = points
+            .iter()
+            .map(|p| p.memory_gb.max(1e-3))
+            .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = if points.is_empty() { (0.1, 100.0) } else { (min_gb / 2.0, max_gb * 2.0) };
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d((lo..hi).log_scale(), 0f64..100f64)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("peak memory (GB, log scale): ours measured per run, baselines as published")
+            .y_desc("score (%)")
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .x_label_formatter(&|v| format!("{v:.2}"))
+            .draw()
+            .map_err(plot_err)?;
+        let baselines: Vec<&MemoryPoint> = points.iter().filter(|p| p.run.is_none()).collect();
+        if !baselines.is_empty() {
+            chart
+                .draw_series(baselines.iter().map(|p| {
+                    let (x, y) = (p.memory_gb.max(1e-3), p.score_pct);
+                    EmptyElement::at((x, y))
+                        + Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], BASELINE_GREY.mix(0.8).filled())
+                        + Text::new(p.label.clone(), (9, -7), ("sans-serif", 13).into_font().color(&BASELINE_GREY))
+                }))
+                .map_err(plot_err)?
+                .label("published (GPU RAM as published)")
+                .legend(|(x, y)| {
+                    Polygon::new(vec![(x, y - 6), (x + 6, y), (x, y + 6), (x - 6, y)], BASELINE_GREY.filled())
+                });
+        }
+        let mut runs: Vec<usize> = points.iter().filter_map(|p| p.run).collect();
+        runs.sort_unstable();
+        runs.dedup();
+        for run in runs {
+            let colour = series_colour(run);
+            let mine: Vec<&MemoryPoint> = points.iter().filter(|p| p.run == Some(run)).collect();
+            let legend = mine[0].label.clone();
+            chart
+                .draw_series(mine.iter().map(|p| {
+                    EmptyElement::at((p.memory_gb.max(1e-3), p.score_pct))
+                        + Circle::new((0, 0), 7, colour.filled())
+                        + Text::new(p.label.clone(), (10, 4), ("sans-serif", 14).into_font().color(&colour))
+                }))
+                .map_err(plot_err)?
+                .label(legend)
+                .legend(move |(x, y)| Circle::new((x, y), 6, colour.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// Cumulative distribution curves, one per series: x is the measurement (`x_desc`, with unit),
+/// y the share of samples at or below it.
+pub fn cdf_chart(title: &str, x_desc: &str, series: &[(String, Vec<f64>)]) -> Result<Vec<u8>> {
+    render(|root| {
+        let max = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0f64, f64::max);
+        let hi = if max > 0.0 { max * 1.05 } else { 1.0 };
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..hi, 0f64..100f64)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc("samples at or below (%)")
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()
+            .map_err(plot_err)?;
+        for (i, (name, values)) in series.iter().enumerate() {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len() as f64;
+            let colour = series_colour(i);
+            let steps: Vec<(f64, f64)> = sorted
+                .iter()
+                .enumerate()
+                .flat_map(|(k, &v)| [(v, k as f64 / n * 100.0), (v, (k + 1) as f64 / n * 100.0)])
+                .collect();
+            chart
+                .draw_series(LineSeries::new(steps, colour.stroke_width(2)))
+                .map_err(plot_err)?
+                .label(format!("{name} (n={})", values.len()))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// Horizontal bars: one group per category, one bar per series (score in %).
+pub fn category_bars(title: &str, categories: &[String], series: &[(String, Vec<Option<f64>>)]) -> Result<Vec<u8>> {
+    render(|root| {
+        let n_cat = categories.len().max(1);
+        let longest = categories.iter().map(|c| c.chars().count()).max().unwrap_or(4);
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size((longest as u32 * 8 + 16).clamp(60, 300))
+            .build_cartesian_2d(0f64..100f64, 0f64..n_cat as f64)
+            .map_err(plot_err)?;
+        let labels = categories.to_vec();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n_cat * 2 + 1)
+            .y_label_formatter(&|v| {
+                let idx = v - 0.5;
+                let i = idx.round();
+                if (idx - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+                    labels[labels.len() - 1 - i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("score (%)")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()
+            .map_err(plot_err)?;
+        let k = series.len().max(1) as f64;
+        let band = 0.8 / k;
+        for (s, (name, values)) in series.iter().enumerate() {
+            let colour = series_colour(s);
+            let bars = values.iter().enumerate().filter_map(|(c, v)| {
+                let v = (*v)?;
+                let row = (n_cat - 1 - c) as f64;
+                let top = row + 0.9 - band * s as f64;
+                let label_at = ((v * 100.0 + 0.5).min(92.0), top - band / 2.0);
+                Some((
+                    Rectangle::new([(0.0, top - band), (v * 100.0, top)], colour.filled()),
+                    Text::new(format!("{:.1}", v * 100.0), label_at, ("sans-serif", 13).into_font().color(&colour)),
+                ))
+            });
+            let (rects, texts): (Vec<_>, Vec<_>) = bars.unzip();
+            let drawn = !rects.is_empty();
+            let series_anno = chart.draw_series(rects).map_err(plot_err)?;
+            if drawn {
+                series_anno
+                    .label(name.clone())
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+            }
+            chart.draw_series(texts).map_err(plot_err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(png: &[u8]) -> image::RgbImage {
+        image::load_from_memory(png).expect("a PNG").to_rgb8()
+    }
+
+    fn coloured_pixels(img: &image::RgbImage, colour: RGBColor) -> usize {
+        img.pixels().filter(|p| p.0 == [colour.0, colour.1, colour.2]).count()
+    }
+
+    #[test]
+    fn charts_are_pngs_with_their_series_drawn() {
+        let points = vec![
+            MemoryPoint { label: "MolmoE".into(), memory_gb: 27.7, score_pct: 77.7, run: None },
+            MemoryPoint { label: "tiny".into(), memory_gb: 0.3, score_pct: 2.0, run: Some(0) },
+        ];
+        let img = decode(&score_vs_memory("DocVQA", &points).unwrap());
+        assert_eq!(img.dimensions(), (WIDTH, HEIGHT));
+        assert!(coloured_pixels(&img, series_colour(0)) > 50, "our run's dot is drawn");
+
+        let cdf = decode(&cdf_chart("e2e", "ms", &[("a".into(), vec![1.0, 2.0, 3.0])]).unwrap());
+        assert!(coloured_pixels(&cdf, series_colour(0)) > 100);
+
+        let cats = vec!["Art".to_string(), "Math".to_string()];
+        let bars = decode(&category_bars("MMMU", &cats, &[("r".into(), vec![Some(0.5), None])]).unwrap());
+        assert!(coloured_pixels(&bars, series_colour(0)) > 1000);
+    }
+}
