@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::collate::SampleKey;
+use smolbench_core::collate::SampleKey;
 
 /// The claims file's name in a run directory.
 pub const CLAIMS_FILE: &str = "samples.claims";

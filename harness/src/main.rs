@@ -4,7 +4,6 @@
 
 mod claims;
 mod cli;
-mod collate;
 mod execute;
 mod fingerprint;
 mod fixtures;

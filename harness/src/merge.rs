@@ -17,10 +17,10 @@ use smolbench_core::{RunManifest, SampleRecord};
 use smolbench_reports::RunSummary;
 use smolbench_tasks::run_order::rescore_in_run_order;
 
-use crate::collate::{collate, missing_rows, task_order, Duplicates, Missing};
 use crate::fingerprint::{config_fingerprint, config_of, first_difference};
 use crate::shard::{list_parts, shard_of, PartInfo, PARTS_DIR};
 use crate::store::{read_manifest, read_samples, RunStore};
+use smolbench_core::collate::{collate, missing_rows, task_order, Duplicates, Missing};
 
 /// One part as read from disk.
 #[derive(Debug)]

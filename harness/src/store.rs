@@ -27,7 +27,7 @@ use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
 use smolbench_reports::RunSummary;
 
 use crate::claims::Claims;
-use crate::collate::SampleKey;
+use smolbench_core::collate::SampleKey;
 
 /// File names inside a run directory.
 pub const RUN_FILE: &str = "run.json";
@@ -136,6 +136,17 @@ fn replaced(path: &Path, file: &File) -> Result<bool> {
         let _ = (path, file);
         Ok(false)
     }
+}
+
+/// Reopens the run's `samples.jsonl` (in `dir`) where another writer's
+/// [`RunStore::rewrite_samples`] replaced the file `samples` has open.
+fn reopen_if_replaced(dir: &Path, samples: &mut File) -> Result<()> {
+    let path = dir.join(SAMPLES_FILE);
+    if replaced(&path, samples)? {
+        *samples =
+            OpenOptions::new().append(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// An exclusive `flock` on a file, released on drop (or by the kernel if the process dies).
@@ -273,7 +284,7 @@ impl RunStore {
         let key = SampleKey::of(record);
         {
             let _guard = FileLock::acquire(&self.lock, &self.dir.join(LOCK_FILE))?;
-            self.reopen_if_replaced()?;
+            reopen_if_replaced(&self.dir, &mut self.samples)?;
             self.catch_up()?;
             if self.recorded.is_scored(&key) {
                 tracing::info!("{key} was already recorded by another writer; dropping this attempt");
@@ -287,16 +298,6 @@ impl RunStore {
             }
         }
         self.claims.release(&key);
-        Ok(())
-    }
-
-    /// Reopens `samples.jsonl` where another writer's [`RunStore::rewrite_samples`] replaced it.
-    fn reopen_if_replaced(&mut self) -> Result<()> {
-        let path = self.dir.join(SAMPLES_FILE);
-        if replaced(&path, &self.samples)? {
-            self.samples =
-                OpenOptions::new().append(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
-        }
         Ok(())
     }
 
@@ -318,7 +319,7 @@ impl RunStore {
         file.write_all(&text).with_context(|| format!("writing {}", tmp.display()))?;
         file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("replacing {}", path.display()))?;
-        self.reopen_if_replaced()?;
+        reopen_if_replaced(&self.dir, &mut self.samples)?;
         self.recorded.refresh()?;
         Ok(())
     }
@@ -330,24 +331,10 @@ impl RunStore {
     }
 }
 
-/// Reads every complete record of a run's `samples.jsonl`. A last line cut short by a crash is
-/// skipped; a damaged line elsewhere is an error naming the file and line.
+/// Reads every complete record of a run's `samples.jsonl`, in file order. A last line cut short
+/// by a crash is skipped; a damaged line elsewhere is an error naming the file and line.
 pub fn read_samples(dir: &Path) -> Result<Vec<SampleRecord>> {
-    let path = dir.join(SAMPLES_FILE);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let lines: Vec<&str> = text.split('\n').collect();
-    let mut records = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str(line) {
-            Ok(record) => records.push(record),
-            Err(_) if i == lines.len() - 1 => tracing::warn!("{}: ignoring an incomplete last line", path.display()),
-            Err(e) => anyhow::bail!("{}: line {} is not a sample record ({e})", path.display(), i + 1),
-        }
-    }
-    Ok(records)
+    smolbench_reports::rundir::read_records(dir)
 }
 
 /// Reads a run's `run.json`.
@@ -370,6 +357,7 @@ mod tests {
             index,
             status: if ok { SampleStatus::Ok } else { SampleStatus::Failed },
             prompt: String::new(),
+            assistant_prefix: None,
             n_images: 1,
             references: vec!["a".into()],
             context: ScoringContext::default(),

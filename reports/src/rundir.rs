@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use smolbench_core::collate::{collate, task_order};
 use smolbench_core::{RunManifest, SampleRecord};
 
 use crate::summary::{summarise_run, RunSummary};
@@ -15,7 +16,7 @@ pub struct LoadedRun {
     pub dir: PathBuf,
     /// `run.json`.
     pub manifest: RunManifest,
-    /// `samples.jsonl`, in file order.
+    /// `samples.jsonl`, one record per sample (its newest scored one), in the run's order.
     pub records: Vec<SampleRecord>,
     /// `summary.json`, or the summary computed from the records where the run has none (a run
     /// that was killed).
@@ -89,7 +90,8 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
         std::fs::read_to_string(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
     let manifest: RunManifest = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a SmolBench run manifest", manifest_path.display()))?;
-    let records = read_records(dir)?;
+    // One record per sample: a resumed run may hold a failed attempt and a later scored one.
+    let records = collate(read_records(dir)?, &task_order(&manifest)).records;
     let summary_path = dir.join("summary.json");
     let (summary, summary_from_file) = if summary_path.is_file() {
         let text =

@@ -31,8 +31,12 @@ async fn cache_hits_are_reported_when_on_and_absent_when_off() {
     let prepared =
         prepare_model_dir_with(src.path(), out.path(), ImageOptions { splitting: Some(true), longest_edge: Some(128) })
             .unwrap();
-    let request =
-        |seed| GenerationRequest { prompt: "Read.".into(), images: vec![picture(90, 90, seed)], max_new_tokens: 2 };
+    let request = |seed| GenerationRequest {
+        prompt: "Read.".into(),
+        images: vec![picture(90, 90, seed)],
+        max_new_tokens: 2,
+        assistant_prefix: None,
+    };
 
     let cached =
         MistralRsRunner::load_with(&prepared, ComputeDevice::Cpu, RunnerOptions { encoder_cache: true }).await.unwrap();

@@ -55,8 +55,12 @@ async fn print_split_and_cache_costs() {
         let mut last = None;
         for i in 0..6 {
             let seed = if cache { 0 } else { i };
-            let request =
-                GenerationRequest { prompt: "Read it.".into(), images: vec![page(1000, 700, seed)], max_new_tokens: 8 };
+            let request = GenerationRequest {
+                prompt: "Read it.".into(),
+                images: vec![page(1000, 700, seed)],
+                max_new_tokens: 8,
+                assistant_prefix: None,
+            };
             let g = runner.generate(&request).await.unwrap();
             if i > 0 {
                 ttft.push(g.ttft_ms);

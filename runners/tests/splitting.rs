@@ -113,6 +113,7 @@ async fn check(loaded: &Loaded, sizes: &[(u32, u32)], longest_edge: u32, tile: u
         prompt: PROMPT.into(),
         images: sizes.iter().map(|&(w, h)| picture(w, h)).collect(),
         max_new_tokens: 4,
+        assistant_prefix: None,
     };
     let generation = loaded.runner.generate(&request).await.unwrap_or_else(|e| panic!("{sizes:?}: {e}"));
     let grids: Vec<(u32, u32)> = sizes.iter().map(|&(w, h)| processor_grid(w, h, longest_edge, tile)).collect();
@@ -183,7 +184,12 @@ async fn a_small_longest_edge_can_leave_images_unsplit() {
 async fn splitting_off_gives_one_tile_per_image() {
     let loaded =
         load(&TinyGeometry::smolvlm_small(), ImageOptions { splitting: Some(false), longest_edge: Some(1536) }).await;
-    let request = GenerationRequest { prompt: PROMPT.into(), images: vec![picture(1000, 300)], max_new_tokens: 4 };
+    let request = GenerationRequest {
+        prompt: PROMPT.into(),
+        images: vec![picture(1000, 300)],
+        max_new_tokens: 4,
+        assistant_prefix: None,
+    };
     let generation = loaded.runner.generate(&request).await.unwrap();
     let expected = tiny_token_count(&format!(
         "<|im_start|>User:{}{PROMPT}<end_of_utterance>\nAssistant:",

@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod collate;
 mod generation;
 mod manifest;
 mod paths;

@@ -13,8 +13,8 @@ use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
 use smolbench_tasks::run_order::rescore_in_run_order;
 use smolbench_tasks::{MetricProfile, Task, TaskDef};
 
-use crate::collate::{collate, task_order};
 use crate::store::{read_manifest, read_samples};
+use smolbench_core::collate::{collate, task_order};
 
 /// Arguments of `bench rescore`.
 #[derive(Debug, Args)]

@@ -16,13 +16,13 @@ use smolbench_tasks::run_order::rescore_in_run_order;
 use smolbench_tasks::{builtin_task, suite, MetricProfile, Task};
 
 use crate::claims::Claims;
-use crate::collate::{collate, task_order, SampleKey};
 use crate::execute::{run_tasks, LoopSettings, Outcome, SampleFilter};
 use crate::fingerprint::{config_fingerprint, config_of, first_difference};
 use crate::fixtures::default_fixtures_root;
 use crate::plan::{hash_dir_files, hash_file, plan_run, PlanRequest, RunPlan};
 use crate::shard::{PartInfo, Shard, ShardArg, HASH_SCHEME, PARTS_DIR};
 use crate::store::{read_manifest, read_samples, Recorded, RunStore, RUN_FILE};
+use smolbench_core::collate::{collate, task_order, SampleKey};
 
 /// Arguments of `bench run`.
 #[derive(Debug, Args)]

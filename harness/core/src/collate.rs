@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use crate::{RunManifest, SampleRecord, SampleStatus};
 use serde::{Deserialize, Serialize};
-use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
 
 /// What identifies a sample within a run: its task, its position in the task's data and its id
 /// (the position tells apart rows that share an id).
@@ -146,7 +146,7 @@ pub fn missing_rows(manifest: &RunManifest, records: &[SampleRecord]) -> BTreeMa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smolbench_core::ScoringContext;
+    use crate::ScoringContext;
 
     fn record(task: &str, index: usize, ok: bool, prediction: &str) -> SampleRecord {
         SampleRecord {
@@ -155,6 +155,7 @@ mod tests {
             index,
             status: if ok { SampleStatus::Ok } else { SampleStatus::Failed },
             prompt: String::new(),
+            assistant_prefix: None,
             n_images: 0,
             references: vec![],
             context: ScoringContext::default(),
