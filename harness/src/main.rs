@@ -6,6 +6,7 @@ mod cli;
 mod execute;
 mod fixtures;
 mod plan;
+mod serve;
 mod store;
 
 use std::process::ExitCode;

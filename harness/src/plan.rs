@@ -65,15 +65,25 @@ pub struct PlanRequest<'a> {
     pub fixtures_root: &'a Path,
     /// Fail instead of skipping a task whose data is absent.
     pub strict: bool,
+    /// Resolve and prepare the model locally (false when endpoints answer: the model lives on
+    /// the servers).
+    pub local_model: bool,
+}
+
+/// A model found on this machine and its prepared copy.
+#[derive(Debug)]
+pub struct LocalModel {
+    /// The model as found.
+    pub resolved: ResolvedModel,
+    /// Its prepared copy.
+    pub prepared: PreparedModel,
 }
 
 /// A checked run.
 #[derive(Debug)]
 pub struct RunPlan {
-    /// The model as found.
-    pub model: ResolvedModel,
-    /// Its prepared copy.
-    pub prepared: PreparedModel,
+    /// The local model; `None` for endpoint runs.
+    pub model: Option<LocalModel>,
     /// The tasks, in order.
     pub tasks: Vec<PlannedTask>,
     /// Tasks skipped because their data is absent.
@@ -131,10 +141,14 @@ fn locate_task_data(task: &Task, source: &DataSource) -> Result<Located> {
 /// reason (an error with `strict`); it is never scored as zero.
 pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> {
     let hub = smolbench_core::hf_hub_dir();
-    let model = resolve_model(request.model_name, request.model_path, &hub, request.fixtures_root)?;
+    let resolved = if request.local_model {
+        Some(resolve_model(request.model_name, request.model_path, &hub, request.fixtures_root)?)
+    } else {
+        None
+    };
     let data_source = match request.data_dir {
         Some(dir) => DataSource::Dir(dir.to_path_buf()),
-        None if model.repo_id.is_none()
+        None if resolved.as_ref().is_none_or(|m| m.repo_id.is_none())
             && request.model_path.is_none()
             && request.model_name.eq_ignore_ascii_case("tiny") =>
         {
@@ -143,7 +157,13 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         }
         None => DataSource::HfCache(hub),
     };
-    let prepared = prepare_model_dir(&model.dir, &smolbench_core::smolbench_home().join("prepared"))?;
+    let model = match resolved {
+        Some(resolved) => {
+            let prepared = prepare_model_dir(&resolved.dir, &smolbench_core::smolbench_home().join("prepared"))?;
+            Some(LocalModel { resolved, prepared })
+        }
+        None => None,
+    };
     let mut planned = Vec::new();
     let mut skipped = Vec::new();
     for task in tasks {
@@ -171,7 +191,7 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
             skipped.iter().map(|s| format!("{}: {}", s.name, s.reason)).collect::<Vec<_>>().join("; ")
         );
     }
-    Ok(RunPlan { model, prepared, tasks: planned, skipped, data_source })
+    Ok(RunPlan { model, tasks: planned, skipped, data_source })
 }
 
 /// SHA-256 of every regular file directly in `dir` (following symlinks), sorted by name.

@@ -1,4 +1,4 @@
-//! How a model answers: SmolVLM in-process through mistral.rs.
+//! How a model answers: SmolVLM in-process through mistral.rs, or remote endpoints over HTTP.
 //!
 //! The pieces, in the order a run uses them:
 //!
@@ -8,6 +8,8 @@
 //!   every change it made.
 //! - [`MistralRsRunner`] loads it and turns a [`smolbench_core::GenerationRequest`] into a
 //!   [`smolbench_core::Generation`] with wall-clock timings.
+//! - [`OpenAiRunner`] sends the same requests to OpenAI-compatible endpoints instead; both
+//!   implement [`Runner`], which the sample loop is generic over.
 //! - [`device::MemoryProbe`] measures a sample's peak memory, [`device::fingerprint`] the host.
 //!
 //! A runner knows nothing of metrics: it returns text and measurements, and the task scores them.
@@ -22,6 +24,10 @@ pub mod device;
 mod error;
 mod mistral;
 pub mod model;
+pub mod openai;
+mod runner;
 
 pub use error::{did_you_mean, RunnerError};
 pub use mistral::{default_compute_device, MistralRsRunner, ENGINE};
+pub use openai::{OpenAiConfig, OpenAiRunner};
+pub use runner::{Reply, Runner, RunnerDescription};

@@ -81,6 +81,16 @@ impl MistralRsRunner {
 
     /// Answers one request.
     pub async fn generate(&self, request: &GenerationRequest) -> Result<Generation, RunnerError> {
+        self.generate_streaming(request, |_| {}).await
+    }
+
+    /// Answers one request, handing each streamed chunk's text to `on_chunk` as it arrives (an
+    /// empty string for a chunk without text), so a server can forward the stream.
+    pub async fn generate_streaming(
+        &self,
+        request: &GenerationRequest,
+        mut on_chunk: impl FnMut(&str) + Send,
+    ) -> Result<Generation, RunnerError> {
         let images = request
             .images
             .iter()
@@ -111,6 +121,7 @@ impl MistralRsRunner {
                     first.get_or_insert(now);
                     last = Some(now);
                     chunks += 1;
+                    let before = text.len();
                     for choice in &chunk.choices {
                         if let Some(content) = &choice.delta.content {
                             text.push_str(content);
@@ -121,6 +132,7 @@ impl MistralRsRunner {
                             _ => finish_reason,
                         };
                     }
+                    on_chunk(&text[before..]);
                     if chunk.usage.is_some() {
                         usage = chunk.usage;
                     }

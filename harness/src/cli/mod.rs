@@ -1,10 +1,12 @@
 //! The command line: one module per subcommand, each turning its arguments into work.
 
+mod bench_client;
 mod fetch;
 mod fixtures;
 mod models;
 mod rescore;
 mod run;
+mod serve;
 mod tasks;
 
 use std::process::ExitCode;
@@ -53,6 +55,11 @@ pub enum Command {
     Tasks(tasks::TasksArgs),
     /// Recompute a run's scores from its stored predictions, without a model.
     Rescore(rescore::RescoreArgs),
+    /// Serve a model over an OpenAI-compatible HTTP API (an endpoint for `bench run --endpoint`).
+    Serve(serve::ServeArgs),
+    /// Measure the endpoint runner's own overhead against an instant fake server.
+    #[command(hide = true)]
+    BenchClient(bench_client::BenchClientArgs),
 }
 
 /// Runs a subcommand.
@@ -64,5 +71,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
         Command::Rescore(args) => rescore::run(args),
+        Command::Serve(args) => serve::run(args).await,
+        Command::BenchClient(args) => bench_client::run(args).await,
     }
 }
