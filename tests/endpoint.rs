@@ -158,7 +158,7 @@ fn killing_one_of_two_servers_loses_no_sample() {
         ])
         .env("SMOLBENCH_TEST_SAMPLE_DELAY_MS", "150")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(sb.path("run.stderr")).unwrap()))
         .spawn()
         .unwrap();
     let samples = run_dir.join("samples.jsonl");
@@ -184,8 +184,7 @@ fn killing_one_of_two_servers_loses_no_sample() {
         assert!(Instant::now() < deadline, "the run did not finish after the kill");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    let err = std::fs::read_to_string(sb.path("run.stderr")).unwrap_or_default();
     assert!(status.success(), "{err}");
 
     let records = read_records(&run_dir);

@@ -328,3 +328,92 @@ impl Drop for Lease {
         self.inner.changed.notify_waiters();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server that answers every request with 200 (what a health probe wants).
+    async fn healthy_server() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf).await;
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").await;
+                });
+            }
+        });
+        url
+    }
+
+    fn policy() -> HealthPolicy {
+        HealthPolicy {
+            failures_to_down: 3,
+            first_probe_after: Duration::from_millis(50),
+            max_probe_interval: Duration::from_millis(200),
+            unhealthy_wait: Duration::from_millis(400),
+            probe_timeout: Duration::from_secs(2),
+        }
+    }
+
+    fn endpoint(url: &str, limit: usize) -> Endpoint {
+        Endpoint { base: url.to_string(), max_concurrency: limit }
+    }
+
+    #[tokio::test]
+    async fn a_failing_endpoint_leaves_rotation_until_a_probe_finds_it_well() {
+        let url = healthy_server().await;
+        let pool = EndpointPool::new(vec![endpoint(&url, 4), endpoint(&url, 4)], policy(), reqwest::Client::new());
+        for _ in 0..3 {
+            let lease = pool.acquire(Some(1)).await.unwrap();
+            assert_eq!(lease.index(), 0, "the avoided endpoint comes last");
+            lease.failed("connection refused");
+        }
+        assert!(!pool.is_healthy(0));
+        for _ in 0..5 {
+            assert_eq!(pool.acquire(None).await.unwrap().index(), 1, "nothing goes to a down endpoint");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pool.is_healthy(0) {
+            assert!(Instant::now() < deadline, "the probe never restored the endpoint");
+            // Acquiring is what schedules probes of down endpoints.
+            drop(pool.acquire(None).await.unwrap());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn all_endpoints_down_fails_after_the_wait_naming_each() {
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}", l.local_addr().unwrap())
+        };
+        let pool = EndpointPool::new(vec![endpoint(&closed, 2)], policy(), reqwest::Client::new());
+        pool.mark_down(0, "connection refused".into());
+        let started = Instant::now();
+        let err = pool.acquire(None).await.err().expect("no endpoint can be had");
+        assert!(started.elapsed() >= Duration::from_millis(400));
+        assert!(err.contains("no endpoint is healthy") && err.contains(&closed), "{err}");
+    }
+
+    #[tokio::test]
+    async fn concurrency_per_endpoint_is_bounded_and_pauses_are_respected() {
+        let url = healthy_server().await;
+        let pool = EndpointPool::new(vec![endpoint(&url, 2)], policy(), reqwest::Client::new());
+        let a = pool.acquire(None).await.unwrap();
+        let _b = pool.acquire(None).await.unwrap();
+        assert!(tokio::time::timeout(Duration::from_millis(100), pool.acquire(None)).await.is_err(), "a third slot");
+        drop(a);
+        let c = tokio::time::timeout(Duration::from_secs(5), pool.acquire(None)).await.expect("a freed slot").unwrap();
+        c.pause(Duration::from_millis(300));
+        drop(c);
+        let started = Instant::now();
+        let _d = pool.acquire(None).await.unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(250), "the pause was not respected");
+    }
+}
