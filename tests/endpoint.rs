@@ -172,6 +172,11 @@ fn killing_one_of_two_servers_loses_no_sample() {
         assert!(child.try_wait().unwrap().is_none(), "the run ended before a server could be killed");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The pool spread the work: the server about to be killed has answered some of it.
+    let (status, body) = support::http_get(&format!("{}/metrics", a.url));
+    assert_eq!(status, 200);
+    let served_by_a = serde_json::from_str::<Value>(&body).unwrap()["requests"]["served"].as_u64().unwrap();
+    assert!(served_by_a >= 1, "A served nothing before the kill");
     a.kill();
     let recorded_at_kill = std::fs::read_to_string(&samples).unwrap().lines().count();
     assert!(recorded_at_kill < 24, "the kill came before the end ({recorded_at_kill} recorded)");
