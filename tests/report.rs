@@ -453,6 +453,7 @@ mod constructed {
             },
             data_source: "synthetic".into(),
             limit: None,
+            endpoints: Vec::new(),
         }
     }
 

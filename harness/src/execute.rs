@@ -1,18 +1,25 @@
 //! The sample loop: each planned task's rows become requests, the runner answers, the task
-//! scores, and the record is stored before the next sample starts.
+//! scores, and each record is stored the moment its sample ends.
 //!
-//! A sample that fails (an unreadable image, an engine error) is recorded as failed with its
-//! error and the run goes on; after `max_consecutive_failures` failures in a row the run stops,
-//! keeping everything already recorded.
+//! The loop is generic over [`Runner`]: the in-process engine (one sample at a time) or a pool of
+//! endpoints (up to `concurrency` samples in flight; records then complete, and are stored, out
+//! of order, each exactly once).
+//!
+//! A sample that fails (an unreadable image, an engine error, an endpoint that gave up) is
+//! recorded as failed with its error and the run goes on; after `max_consecutive_failures`
+//! failures in a row (in completion order) the run stops starting samples, records those already
+//! in flight, and keeps everything recorded.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use futures::stream::{FuturesUnordered, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use smolbench_core::{SampleRecord, SampleStatus};
-use smolbench_runners::device::MemoryProbe;
-use smolbench_runners::MistralRsRunner;
+use smolbench_runners::Runner;
 use smolbench_tasks::{PreparedSample, Task};
 
 use crate::plan::PlannedTask;
@@ -51,6 +58,8 @@ pub struct LoopSettings {
     pub delay_after_sample: Option<Duration>,
     /// Runs only the samples this keeps; every sample where `None`.
     pub filter: Option<Arc<dyn SampleFilter>>,
+    /// Samples in flight at once (capped by the runner's own limit; at least 1).
+    pub concurrency: usize,
 }
 
 fn failed_record(
@@ -82,17 +91,10 @@ fn failed_record(
     }
 }
 
-async fn run_sample(
-    task: &Task,
-    sample: PreparedSample,
-    index: usize,
-    runner: &MistralRsRunner,
-    probe: &MemoryProbe,
-) -> SampleRecord {
-    let watch = probe.start();
-    let result = runner.generate(&sample.request).await;
-    let memory = watch.finish();
-    match result {
+async fn run_sample<R: Runner>(task: &Task, sample: PreparedSample, index: usize, runner: &R) -> SampleRecord {
+    let reply = runner.generate(&sample.request).await;
+    let memory = reply.memory;
+    match reply.generation {
         Ok(generation) => {
             let scored = task.score(&generation.text, &sample.references, &sample.context);
             SampleRecord {
@@ -134,18 +136,45 @@ fn progress_bar(total: usize) -> ProgressBar {
     bar
 }
 
+type InFlight<'a> = Pin<Box<dyn Future<Output = SampleRecord> + 'a>>;
+
 /// Runs every planned task, appending records to `store`; returns all records and the outcome.
-pub async fn run_tasks(
+pub async fn run_tasks<R: Runner>(
     tasks: &[PlannedTask],
-    runner: &MistralRsRunner,
+    runner: &R,
     store: &mut RunStore,
     settings: LoopSettings,
 ) -> Result<(Vec<SampleRecord>, Outcome)> {
-    let probe = MemoryProbe::new(runner.compute());
+    let concurrency = settings.concurrency.clamp(1, runner.max_concurrency().max(1));
     let bar = progress_bar(tasks.iter().map(|t| t.selected).sum());
     let mut records = Vec::new();
     let mut consecutive_failures = 0;
-    for planned in tasks {
+    let mut abort: Option<String> = None;
+    let mut in_flight: FuturesUnordered<InFlight<'_>> = FuturesUnordered::new();
+
+    // Stores one finished record and updates the failure streak; returns the abort reason once
+    // the streak reaches the limit.
+    let mut finish = |record: SampleRecord, records: &mut Vec<SampleRecord>| -> Result<Option<String>> {
+        store.append(&record)?;
+        bar.inc(1);
+        let mut stop = None;
+        if record.status == SampleStatus::Failed {
+            consecutive_failures += 1;
+            let error = record.error.clone().unwrap_or_default();
+            tracing::warn!(task = %record.task, sample = %record.sample_id, "sample failed: {error}");
+            if consecutive_failures >= settings.max_consecutive_failures {
+                stop = Some(format!(
+                    "stopped after {consecutive_failures} consecutive failed samples; last error: {error}"
+                ));
+            }
+        } else {
+            consecutive_failures = 0;
+        }
+        records.push(record);
+        Ok(stop)
+    };
+
+    'tasks: for planned in tasks {
         let task = &planned.task;
         bar.set_prefix(task.name().to_string());
         let columns: Vec<String> = task.columns();
@@ -155,6 +184,19 @@ pub async fn run_tasks(
             let batch_end = (batch_start + ROW_BATCH).min(planned.selected);
             let rows = planned.table.read_rows_at(&columns, batch_start..batch_end)?;
             for (index, row) in (batch_start..).zip(rows.iter()) {
+                // Wait for a free slot, storing whatever finishes meanwhile.
+                while in_flight.len() >= concurrency {
+                    let record = in_flight.next().await.expect("in_flight is not empty");
+                    if let Some(reason) = finish(record, &mut records)? {
+                        abort.get_or_insert(reason);
+                    }
+                    if let Some(delay) = settings.delay_after_sample {
+                        tokio::time::sleep(delay).await;
+                    }
+                }
+                if abort.is_some() {
+                    break 'tasks;
+                }
                 let built = task.build_sample(row, index);
                 if let Some(filter) = &settings.filter {
                     let id = built.as_ref().map_or_else(|_| format!("row-{index}"), |s| s.id.clone());
@@ -163,34 +205,36 @@ pub async fn run_tasks(
                         continue;
                     }
                 }
-                let record = match built {
-                    Ok(sample) => run_sample(task, sample, index, runner, &probe).await,
-                    Err(e) => failed_record(task, index, format!("row-{index}"), None, e.to_string()),
-                };
-                store.append(&record)?;
-                bar.inc(1);
-                if record.status == SampleStatus::Failed {
-                    consecutive_failures += 1;
-                    let error = record.error.clone().unwrap_or_default();
-                    tracing::warn!(task = task.name(), sample = %record.sample_id, "sample failed: {error}");
-                    records.push(record);
-                    if consecutive_failures >= settings.max_consecutive_failures {
-                        bar.abandon();
-                        let reason = format!(
-                            "stopped after {consecutive_failures} consecutive failed samples; last error: {error}"
-                        );
-                        return Ok((records, Outcome::Aborted { reason }));
+                match built {
+                    Ok(sample) => in_flight.push(Box::pin(run_sample(task, sample, index, runner))),
+                    Err(e) => {
+                        let record = failed_record(task, index, format!("row-{index}"), None, e.to_string());
+                        if let Some(reason) = finish(record, &mut records)? {
+                            abort.get_or_insert(reason);
+                            break 'tasks;
+                        }
                     }
-                } else {
-                    consecutive_failures = 0;
-                    records.push(record);
-                }
-                if let Some(delay) = settings.delay_after_sample {
-                    tokio::time::sleep(delay).await;
                 }
             }
         }
     }
-    bar.finish_and_clear();
-    Ok((records, Outcome::Completed))
+    // Samples already started are recorded even when the run stops early.
+    while let Some(record) = in_flight.next().await {
+        if let Some(reason) = finish(record, &mut records)? {
+            abort.get_or_insert(reason);
+        }
+        if let Some(delay) = settings.delay_after_sample {
+            tokio::time::sleep(delay).await;
+        }
+    }
+    match abort {
+        Some(reason) => {
+            bar.abandon();
+            Ok((records, Outcome::Aborted { reason }))
+        }
+        None => {
+            bar.finish_and_clear();
+            Ok((records, Outcome::Completed))
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod fixtures;
 mod gate;
 mod merge;
 mod plan;
+mod serve;
 mod shard;
 mod store;
 

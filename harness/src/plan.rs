@@ -75,15 +75,25 @@ pub struct PlanRequest<'a> {
     pub lock_file: Option<&'a Path>,
     /// `--image-splitting` / `--longest-edge` (unset: the model's defaults).
     pub image: ImageOptions,
+    /// Resolve and prepare the model locally (false when endpoints answer: the model lives on
+    /// the servers).
+    pub local_model: bool,
+}
+
+/// A model found on this machine and its prepared copy.
+#[derive(Debug)]
+pub struct LocalModel {
+    /// The model as found.
+    pub resolved: ResolvedModel,
+    /// Its prepared copy.
+    pub prepared: PreparedModel,
 }
 
 /// A checked run.
 #[derive(Debug)]
 pub struct RunPlan {
-    /// The model as found.
-    pub model: ResolvedModel,
-    /// Its prepared copy.
-    pub prepared: PreparedModel,
+    /// The local model; `None` for endpoint runs.
+    pub model: Option<LocalModel>,
     /// The tasks, in order.
     pub tasks: Vec<PlannedTask>,
     /// Tasks skipped because their data is absent.
@@ -204,10 +214,14 @@ fn check_task_lock(task: &Task, lock: &DataLock, origin: &str, data_dir: &Path, 
 /// reason (an error with `strict`); it is never scored as zero.
 pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> {
     let hub = smolbench_core::hf_hub_dir();
-    let model = resolve_model(request.model_name, request.model_path, &hub, request.fixtures_root)?;
+    let resolved = if request.local_model {
+        Some(resolve_model(request.model_name, request.model_path, &hub, request.fixtures_root)?)
+    } else {
+        None
+    };
     let data_source = match request.data_dir {
         Some(dir) => DataSource::Dir(dir.to_path_buf()),
-        None if model.repo_id.is_none()
+        None if resolved.as_ref().is_none_or(|m| m.repo_id.is_none())
             && request.model_path.is_none()
             && request.model_name.eq_ignore_ascii_case("tiny") =>
         {
@@ -217,8 +231,15 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         None => DataSource::HfCache(hub),
     };
     let (lock, lock_origin) = load_lock(&data_source, request.lock_file)?;
-    let image = image_options_for(request.model_name, request.image);
-    let prepared = prepare_model_dir_with(&model.dir, &smolbench_core::smolbench_home().join("prepared"), image)?;
+    let model = match resolved {
+        Some(resolved) => {
+            let image = image_options_for(request.model_name, request.image);
+            let prepared =
+                prepare_model_dir_with(&resolved.dir, &smolbench_core::smolbench_home().join("prepared"), image)?;
+            Some(LocalModel { resolved, prepared })
+        }
+        None => None,
+    };
     let mut planned = Vec::new();
     let mut skipped = Vec::new();
     for task in tasks {
@@ -247,7 +268,7 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
             skipped.iter().map(|s| format!("{}: {}", s.name, s.reason)).collect::<Vec<_>>().join("; ")
         );
     }
-    Ok(RunPlan { model, prepared, tasks: planned, skipped, data_source })
+    Ok(RunPlan { model, tasks: planned, skipped, data_source })
 }
 
 /// SHA-256 of every regular file directly in `dir` (following symlinks), sorted by name.

@@ -643,6 +643,7 @@ mod tests {
             },
             data_source: "synthetic".into(),
             limit: None,
+            endpoints: Vec::new(),
         };
         let records: Vec<SampleRecord> = (0..4)
             .map(|i| SampleRecord {

@@ -160,6 +160,44 @@ impl MemoryWatch {
     }
 }
 
+/// Memory this process holds now on `compute`: its GPU memory through NVML on CUDA, its
+/// resident set size on the CPU.
+pub fn current_memory(compute: ComputeDevice) -> Option<MemoryReading> {
+    match compute {
+        ComputeDevice::Cpu => {
+            current_rss_bytes().map(|peak_bytes| MemoryReading { peak_bytes, source: MemorySource::ProcessRss })
+        }
+        ComputeDevice::Cuda(i) => {
+            process_gpu_bytes(&nvml()?, i).map(|peak_bytes| MemoryReading { peak_bytes, source: MemorySource::GpuNvml })
+        }
+    }
+}
+
+/// One GPU's memory in use by all processes, through NVML.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GpuUsage {
+    /// NVML index.
+    pub index: u32,
+    /// Device name.
+    pub name: String,
+    /// Bytes in use (all processes).
+    pub used_bytes: u64,
+    /// Total bytes.
+    pub total_bytes: u64,
+}
+
+/// Memory use of every GPU; empty without an NVIDIA driver.
+pub fn gpu_usage() -> Vec<GpuUsage> {
+    let Some(nvml) = nvml() else { return Vec::new() };
+    (0..nvml.device_count().unwrap_or(0))
+        .filter_map(|index| {
+            let dev = nvml.device_by_index(index).ok()?;
+            let info = dev.memory_info().ok()?;
+            Some(GpuUsage { index, name: dev.name().ok()?, used_bytes: info.used, total_bytes: info.total })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,6 +87,20 @@ pub enum RunnerError {
     /// The engine failed while answering; the sample fails, the run goes on.
     #[error("generation failed: {0}")]
     Generation(String),
+    /// An endpoint given on the command line or in an endpoints file that cannot be used.
+    #[error("endpoint {endpoint}: {problem}; give a URL such as http://HOST:PORT (one per line in an endpoints file)")]
+    BadEndpoint {
+        /// The endpoint as written (or the file and line).
+        endpoint: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// No endpoint can take the request.
+    #[error("no endpoint answers: {0}; check that the servers are up (`bench serve` prints its address)")]
+    NoEndpoint(String),
+    /// An endpoint's reply was an error or unusable, after the retries: one line naming the URL.
+    #[error("{0}")]
+    Endpoint(String),
     /// The engine thread is gone (a panic inside mistral.rs); the model must be reloaded.
     #[error("the mistral.rs engine stopped answering ({0}); it has to be restarted")]
     EngineDead(String),

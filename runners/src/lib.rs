@@ -1,4 +1,4 @@
-//! How a model answers: SmolVLM in-process through mistral.rs.
+//! How a model answers: SmolVLM in-process through mistral.rs, or remote endpoints over HTTP.
 //!
 //! The pieces, in the order a run uses them:
 //!
@@ -9,6 +9,8 @@
 //! - [`model::split`] states the SmolVLM processor's image-splitting geometry (tiles, tokens).
 //! - [`MistralRsRunner`] loads it and turns a [`smolbench_core::GenerationRequest`] into a
 //!   [`smolbench_core::Generation`] with wall-clock timings, restarting an engine that died.
+//! - [`OpenAiRunner`] sends the same requests to OpenAI-compatible endpoints instead; both
+//!   implement [`Runner`], which the sample loop is generic over.
 //!
 //! The engine is mistralrs-core 0.8.1 with SmolBench's patch (`runners/patches/`), which makes
 //! image splitting work and lets the encoder cache be switched off or counted.
@@ -26,8 +28,12 @@ pub mod device;
 mod error;
 mod mistral;
 pub mod model;
+pub mod openai;
+mod runner;
 
 pub use error::{did_you_mean, RunnerError};
 pub use mistral::{
     default_compute_device, engine_patch, MistralRsRunner, RunnerOptions, ENGINE, ENGINE_PATCH_FILE, TEST_PANIC_ENV,
 };
+pub use openai::{OpenAiConfig, OpenAiRunner};
+pub use runner::{Reply, Runner, RunnerDescription};

@@ -186,6 +186,16 @@ impl MistralRsRunner {
     /// [`RunnerError::EngineRestarted`] (or [`RunnerError::EngineRestartFailed`]) after reloading
     /// it, so the next request runs on a fresh engine.
     pub async fn generate(&self, request: &GenerationRequest) -> Result<Generation, RunnerError> {
+        self.generate_streaming(request, |_| {}).await
+    }
+
+    /// Answers one request, handing each streamed chunk's text to `on_chunk` as it arrives (an
+    /// empty string for a chunk without text), so a server can forward the stream.
+    pub async fn generate_streaming(
+        &self,
+        request: &GenerationRequest,
+        mut on_chunk: impl FnMut(&str) + Send,
+    ) -> Result<Generation, RunnerError> {
         let images = request
             .images
             .iter()
@@ -225,9 +235,9 @@ impl MistralRsRunner {
         let hits_before = idefics3_encoder_cache::TILE_HITS.load(Ordering::SeqCst);
         let panics_before = PANICS.load(Ordering::SeqCst);
         let streamed = if poison {
-            AssertUnwindSafe(stream(&model, PoisonedRequest(builder))).catch_unwind().await
+            AssertUnwindSafe(stream(&model, PoisonedRequest(builder), &mut on_chunk)).catch_unwind().await
         } else {
-            AssertUnwindSafe(stream(&model, builder)).catch_unwind().await
+            AssertUnwindSafe(stream(&model, builder, &mut on_chunk)).catch_unwind().await
         };
         let hits = idefics3_encoder_cache::TILE_HITS.load(Ordering::SeqCst) - hits_before;
         let result = match streamed {
@@ -337,7 +347,11 @@ fn count_panics() {
 }
 
 /// Streams one request and measures it. Image figures are filled in by the caller.
-async fn stream<R: RequestLike>(model: &mistralrs::Model, request: R) -> Result<Generation, RunnerError> {
+async fn stream<R: RequestLike>(
+    model: &mistralrs::Model,
+    request: R,
+    on_chunk: &mut (dyn FnMut(&str) + Send),
+) -> Result<Generation, RunnerError> {
     let start = Instant::now();
     let mut stream = model.stream_chat_request(request).await.map_err(|e| classify(e.to_string()))?;
     let mut text = String::new();
@@ -352,6 +366,7 @@ async fn stream<R: RequestLike>(model: &mistralrs::Model, request: R) -> Result<
                 first.get_or_insert(now);
                 last = Some(now);
                 chunks += 1;
+                let before = text.len();
                 for choice in &chunk.choices {
                     if let Some(content) = &choice.delta.content {
                         text.push_str(content);
@@ -362,6 +377,7 @@ async fn stream<R: RequestLike>(model: &mistralrs::Model, request: R) -> Result<
                         _ => finish_reason,
                     };
                 }
+                on_chunk(&text[before..]);
                 if chunk.usage.is_some() {
                     usage = chunk.usage;
                 }

@@ -28,7 +28,9 @@ mod record;
 mod suggest;
 
 pub use generation::{EncodedImage, FinishReason, Generation, GenerationRequest};
-pub use manifest::{DeviceFingerprint, FileHash, GpuInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord};
+pub use manifest::{
+    DeviceFingerprint, EndpointRecord, FileHash, GpuInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord,
+};
 pub use paths::{hf_hub_dir, smolbench_home};
 pub use record::{ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus, ScoringContext};
 pub use suggest::did_you_mean;

@@ -120,6 +120,21 @@ pub struct SkippedTask {
     pub reason: String,
 }
 
+/// An endpoint that answered a run's samples (endpoint runs only).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EndpointRecord {
+    /// The server's root URL.
+    pub url: String,
+    /// Requests it was allowed in flight at once.
+    pub max_concurrency: usize,
+    /// Model ids its `/v1/models` listed when the run started.
+    pub models: Vec<String>,
+    /// Its `/metrics` when the run started (SmolBench's server: engine, model, device, memory).
+    pub metrics: Option<serde_json::Value>,
+    /// Why it did not answer when the run started, if it did not.
+    pub error: Option<String>,
+}
+
 /// `run.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunManifest {
@@ -150,4 +165,7 @@ pub struct RunManifest {
     pub data_source: String,
     /// Any `--limit` given.
     pub limit: Option<usize>,
+    /// The endpoints that answered the samples; empty for in-process runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<EndpointRecord>,
 }

@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand, each turning its arguments into work.
 
+mod bench_client;
 mod fetch;
 mod fixtures;
 mod gate;
@@ -10,6 +11,7 @@ mod plan;
 mod report;
 mod rescore;
 mod run;
+mod serve;
 mod tasks;
 
 use std::process::ExitCode;
@@ -70,6 +72,11 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Compare a candidate run with a baseline run; exit 1 on a regression, 2 on unusable input.
     Gate(gate::GateArgs),
+    /// Serve a model over an OpenAI-compatible HTTP API (an endpoint for `bench run --endpoint`).
+    Serve(serve::ServeArgs),
+    /// Measure the endpoint runner's own overhead against an instant fake server.
+    #[command(hide = true)]
+    BenchClient(bench_client::BenchClientArgs),
 }
 
 /// Runs a subcommand.
@@ -86,5 +93,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(args),
         Command::Report(args) => report::run(args),
         Command::Gate(args) => gate::run(args),
+        Command::Serve(args) => serve::run(args).await,
+        Command::BenchClient(args) => bench_client::run(args).await,
     }
 }

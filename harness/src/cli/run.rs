@@ -8,10 +8,17 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use smolbench_core::{ModelRecord, RunManifest, SampleRecord, TaskRecord, STORE_FORMAT_VERSION};
+use smolbench_core::{
+    DeviceFingerprint, EndpointRecord, ModelRecord, RunManifest, SampleRecord, TaskRecord, STORE_FORMAT_VERSION,
+};
 use smolbench_runners::device::{fingerprint, ComputeDevice};
 use smolbench_runners::model::ImageOptions;
-use smolbench_runners::{default_compute_device, engine_patch, MistralRsRunner, RunnerOptions, ENGINE};
+use smolbench_runners::openai::pool::HealthPolicy;
+use smolbench_runners::openai::retry::RetryPolicy;
+use smolbench_runners::openai::{read_endpoints_file, Endpoint};
+use smolbench_runners::{
+    default_compute_device, engine_patch, MistralRsRunner, OpenAiConfig, OpenAiRunner, Runner, RunnerOptions,
+};
 use smolbench_tasks::run_order::rescore_in_run_order;
 use smolbench_tasks::{builtin_task, suite, MetricProfile, Task};
 
@@ -19,7 +26,7 @@ use crate::claims::Claims;
 use crate::execute::{run_tasks, LoopSettings, Outcome, SampleFilter};
 use crate::fingerprint::{config_fingerprint, config_of, first_difference};
 use crate::fixtures::default_fixtures_root;
-use crate::plan::{hash_dir_files, hash_file, plan_run, PlanRequest, RunPlan};
+use crate::plan::{hash_dir_files, hash_file, plan_run, LocalModel, PlanRequest, RunPlan};
 use crate::shard::{PartInfo, Shard, ShardArg, HASH_SCHEME, PARTS_DIR};
 use crate::store::{read_manifest, read_samples, Recorded, RunStore, RUN_FILE};
 use smolbench_core::collate::{collate, task_order, SampleKey};
@@ -100,9 +107,49 @@ pub struct RunArgs {
     /// Where the tiny model and synthetic data live [default: $SMOLBENCH_HOME/fixtures].
     #[arg(long, value_name = "DIR", hide = true)]
     fixtures: Option<PathBuf>,
+    /// Send the samples to this OpenAI-compatible server instead of loading the model here
+    /// (`http://HOST:PORT`, e.g. one started with `bench serve`); repeatable. --model then only
+    /// names the run (and picks the synthetic data for `tiny`).
+    #[arg(long = "endpoint", value_name = "URL", help_heading = "Endpoints")]
+    endpoints: Vec<String>,
+    /// A file listing endpoints, one per line: `URL [concurrency=N]`; `#` starts a comment.
+    #[arg(long, value_name = "FILE", help_heading = "Endpoints")]
+    endpoints_file: Option<PathBuf>,
+    /// The `model` id to send [default: the first id of the first endpoint's /v1/models].
+    #[arg(long, value_name = "ID", help_heading = "Endpoints")]
+    endpoint_model: Option<String>,
+    /// Requests each endpoint may have in flight at once.
+    #[arg(long, default_value_t = 8, value_name = "N", help_heading = "Endpoints")]
+    endpoint_concurrency: usize,
+    /// Seconds to wait for a reply to start, and between two pieces of a streamed reply.
+    #[arg(long, default_value_t = 120.0, value_name = "SECS", help_heading = "Endpoints")]
+    endpoint_timeout: f64,
+    /// Retries of a failed request (429, 5xx, connection errors, timeouts, broken replies), with
+    /// exponential backoff and jitter; `Retry-After` is honoured.
+    #[arg(long, default_value_t = 4, value_name = "N", help_heading = "Endpoints")]
+    retries: u32,
+    /// Bearer token sent to the endpoints.
+    #[arg(long, env = "SMOLBENCH_API_KEY", hide_env_values = true, value_name = "KEY", help_heading = "Endpoints")]
+    api_key: Option<String>,
+    /// Samples in flight at once [default: 1 in-process; the endpoints' total with --endpoint].
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
 }
 
-fn parse_on_off(value: &str) -> Result<bool, String> {
+impl RunArgs {
+    fn endpoint_list(&self) -> Result<Vec<Endpoint>> {
+        let mut list = Vec::new();
+        for e in &self.endpoints {
+            list.push(Endpoint::parse(e, self.endpoint_concurrency)?);
+        }
+        if let Some(file) = &self.endpoints_file {
+            list.extend(read_endpoints_file(file, self.endpoint_concurrency)?);
+        }
+        Ok(list)
+    }
+}
+
+pub(crate) fn parse_on_off(value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "on" | "true" | "yes" => Ok(true),
         "off" | "false" | "no" => Ok(false),
@@ -134,9 +181,77 @@ fn selected_tasks(args: &RunArgs) -> Result<Vec<Task>> {
     Ok(tasks)
 }
 
-fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &str) -> Result<RunManifest> {
-    let tasks = plan
-        .tasks
+fn local_model_record(local: &LocalModel, runner: &MistralRsRunner) -> Result<ModelRecord> {
+    let description = runner.describe();
+    Ok(ModelRecord {
+        requested: local.resolved.requested.clone(),
+        repo_id: local.resolved.repo_id.clone(),
+        source_dir: local.resolved.dir.display().to_string(),
+        prepared_dir: local.prepared.dir.display().to_string(),
+        prepare_changes: local.prepared.changes.clone(),
+        files: hash_dir_files(&local.resolved.dir)?,
+        engine: description.engine,
+        dtype: description.dtype,
+        tokens_per_image: local.prepared.tokens_per_image,
+        image_splitting: local.prepared.image_splitting,
+        longest_edge: local.prepared.longest_edge,
+        tile_size: local.prepared.tile_size,
+        encoder_cache: runner.options().encoder_cache,
+        engine_patch: Some(engine_patch()),
+    })
+}
+
+/// The model of an endpoint run: the record SmolBench's server reports on `/metrics` (where it
+/// was loaded from, its hashes, the prepare step), else what the endpoints said.
+fn endpoint_model_record(args: &RunArgs, runner: &OpenAiRunner) -> ModelRecord {
+    let served = runner
+        .statuses()
+        .iter()
+        .filter_map(|s| s.metrics.as_ref()?.get("model"))
+        .find_map(|m| serde_json::from_value::<ModelRecord>(m.clone()).ok());
+    let description = runner.describe();
+    match served {
+        Some(mut record) => {
+            record.engine = description.engine;
+            record
+        }
+        None => ModelRecord {
+            requested: args.model.clone(),
+            repo_id: smolbench_runners::model::lookup_alias(&args.model)
+                .ok()
+                .and_then(|a| a.repo_id.map(str::to_string)),
+            source_dir: format!("served as `{}`", runner.model()),
+            prepared_dir: String::new(),
+            prepare_changes: Vec::new(),
+            files: Vec::new(),
+            engine: description.engine,
+            dtype: description.dtype,
+            tokens_per_image: 0,
+            image_splitting: false,
+            longest_edge: None,
+            tile_size: 0,
+            encoder_cache: false,
+            engine_patch: None,
+        },
+    }
+}
+
+fn endpoint_records(runner: &OpenAiRunner) -> Vec<EndpointRecord> {
+    runner
+        .statuses()
+        .iter()
+        .map(|s| EndpointRecord {
+            url: s.endpoint.base.clone(),
+            max_concurrency: s.endpoint.max_concurrency,
+            models: s.models.clone(),
+            metrics: s.metrics.clone(),
+            error: s.error.clone(),
+        })
+        .collect()
+}
+
+fn task_records(plan: &RunPlan) -> Result<Vec<TaskRecord>> {
+    plan.tasks
         .iter()
         .map(|t| {
             Ok(TaskRecord {
@@ -153,36 +268,32 @@ fn manifest(args: &RunArgs, plan: &RunPlan, runner: &MistralRsRunner, run_id: &s
                 data_lock: t.data_lock.clone(),
             })
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// What the run was made with, besides the plan.
+struct Provenance {
+    model: ModelRecord,
+    device: DeviceFingerprint,
+    endpoints: Vec<EndpointRecord>,
+}
+
+fn manifest(args: &RunArgs, plan: &RunPlan, provenance: Provenance, run_id: &str) -> Result<RunManifest> {
     Ok(RunManifest {
         format_version: STORE_FORMAT_VERSION,
         run_id: run_id.to_string(),
         command: std::env::args().collect(),
         started_at: chrono::Utc::now().to_rfc3339(),
         suite: args.suite.clone().unwrap_or_else(|| "custom".into()),
-        model: ModelRecord {
-            requested: plan.model.requested.clone(),
-            repo_id: plan.model.repo_id.clone(),
-            source_dir: plan.model.dir.display().to_string(),
-            prepared_dir: plan.prepared.dir.display().to_string(),
-            prepare_changes: plan.prepared.changes.clone(),
-            files: hash_dir_files(&plan.model.dir)?,
-            engine: ENGINE.to_string(),
-            dtype: runner.dtype().to_string(),
-            tokens_per_image: plan.prepared.tokens_per_image,
-            image_splitting: plan.prepared.image_splitting,
-            longest_edge: plan.prepared.longest_edge,
-            tile_size: plan.prepared.tile_size,
-            encoder_cache: runner.options().encoder_cache,
-            engine_patch: Some(engine_patch()),
-        },
-        tasks,
+        model: provenance.model,
+        tasks: task_records(plan)?,
         skipped_tasks: plan.skipped.clone(),
         smolbench_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: option_env!("SMOLBENCH_GIT_COMMIT").map(str::to_string),
-        device: fingerprint(runner.compute()),
+        device: provenance.device,
         data_source: plan.data_source.label(),
         limit: args.limit,
+        endpoints: provenance.endpoints,
     })
 }
 
@@ -310,6 +421,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         _ => run_id,
     };
     let tasks = selected_tasks(&args)?;
+    let endpoints = args.endpoint_list()?;
     let fixtures_root = args.fixtures.clone().unwrap_or_else(default_fixtures_root);
     let request = PlanRequest {
         model_name: &args.model,
@@ -320,21 +432,68 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         strict: args.strict,
         lock_file: args.lock.as_deref(),
         image: ImageOptions { splitting: args.image_splitting, longest_edge: args.longest_edge },
+        local_model: endpoints.is_empty(),
     };
     let plan = plan_run(&request, tasks)?;
-    for change in &plan.prepared.changes {
-        tracing::info!("prepare: {change}");
-    }
-    if plan.prepared.source_image_splitting && !plan.prepared.image_splitting {
-        tracing::warn!("image splitting is off: scores are not comparable with published split-image numbers");
+    let target = RunTarget { shard, dir, resume, run_id };
+
+    if let Some(local) = &plan.model {
+        for change in &local.prepared.changes {
+            tracing::info!("prepare: {change}");
+        }
+        if local.prepared.source_image_splitting && !local.prepared.image_splitting {
+            tracing::warn!("image splitting is off: scores are not comparable with published split-image numbers");
+        }
+        let compute = if args.cpu { ComputeDevice::Cpu } else { default_compute_device() };
+        tracing::info!("loading {} on {compute}", local.prepared.dir.display());
+        let options = RunnerOptions { encoder_cache: args.encoder_cache };
+        let runner = MistralRsRunner::load_with(&local.prepared, compute, options).await?;
+        let provenance = Provenance {
+            model: local_model_record(local, &runner)?,
+            device: fingerprint(compute),
+            endpoints: Vec::new(),
+        };
+        return execute(&args, &plan, &runner, provenance, target).await;
     }
 
-    let compute = if args.cpu { ComputeDevice::Cpu } else { default_compute_device() };
-    tracing::info!("loading {} on {compute}", plan.prepared.dir.display());
-    let options = RunnerOptions { encoder_cache: args.encoder_cache };
-    let runner = MistralRsRunner::load_with(&plan.prepared, compute, options).await?;
+    let config = OpenAiConfig {
+        endpoints,
+        model: args.endpoint_model.clone(),
+        timeout: Duration::try_from_secs_f64(args.endpoint_timeout)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .context("--endpoint-timeout must be a positive number of seconds")?,
+        retry: RetryPolicy { max_retries: args.retries, ..RetryPolicy::default() },
+        health: HealthPolicy::default(),
+        api_key: args.api_key.clone(),
+    };
+    let runner = OpenAiRunner::connect(config).await?;
+    tracing::info!("sending `{}` requests to {} endpoint(s)", runner.model(), runner.pool().endpoints().len());
+    let mut device = fingerprint(ComputeDevice::Cpu);
+    device.compute = "remote".into();
+    let provenance =
+        Provenance { model: endpoint_model_record(&args, &runner), device, endpoints: endpoint_records(&runner) };
+    execute(&args, &plan, &runner, provenance, target).await
+}
 
-    let fresh = manifest(&args, &plan, &runner, &run_id)?;
+/// Where and as what this invocation records: the shard it runs, its directory, whether it
+/// continues a run there, and the run id.
+struct RunTarget {
+    shard: Option<Shard>,
+    dir: PathBuf,
+    resume: bool,
+    run_id: String,
+}
+
+async fn execute<R: Runner>(
+    args: &RunArgs,
+    plan: &RunPlan,
+    runner: &R,
+    provenance: Provenance,
+    target: RunTarget,
+) -> Result<ExitCode> {
+    let RunTarget { shard, dir, resume, run_id } = target;
+    let fresh = manifest(args, plan, provenance, &run_id)?;
     let shard_count = shard.map_or(1, |s| s.count);
     let (mut store, manifest) = if resume && dir.join(RUN_FILE).exists() {
         let (store, stored) = resume_store(&dir, &fresh, shard_count)?;
@@ -371,14 +530,15 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             .and_then(|v| v.parse().ok())
             .map(Duration::from_millis),
         filter: Some(Arc::clone(&filter) as Arc<dyn SampleFilter>),
+        concurrency: args.concurrency.unwrap_or(runner.max_concurrency()).max(1),
     };
-    let (mut records, mut outcome) = run_tasks(&plan.tasks, &runner, &mut store, settings.clone()).await?;
+    let (mut records, mut outcome) = run_tasks(&plan.tasks, runner, &mut store, settings.clone()).await?;
     let set_aside: HashSet<SampleKey> = filter.set_aside.lock().expect("never poisoned").drain(..).collect();
     if outcome == Outcome::Completed && !set_aside.is_empty() {
         eprintln!("{} samples were being run by another process; waiting for them", set_aside.len());
         let second = Arc::new(RunFilter::new(&store, shard, Some(set_aside)));
         let settings = LoopSettings { filter: Some(second as Arc<dyn SampleFilter>), ..settings };
-        let (more, last) = run_tasks(&plan.tasks, &runner, &mut store, settings).await?;
+        let (more, last) = run_tasks(&plan.tasks, runner, &mut store, settings).await?;
         records.extend(more);
         outcome = last;
     }

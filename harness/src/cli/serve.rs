@@ -1,0 +1,104 @@
+//! `bench serve`: load a model once and answer OpenAI-compatible requests over HTTP.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use smolbench_core::ModelRecord;
+use smolbench_runners::device::ComputeDevice;
+use smolbench_runners::model::{image_options_for, prepare_model_dir_with, resolve_model, ImageOptions};
+use smolbench_runners::{default_compute_device, engine_patch, MistralRsRunner, Runner, RunnerOptions};
+
+use crate::fixtures::{default_fixtures_root, ensure_fixtures};
+use crate::plan::hash_dir_files;
+use crate::serve::{http, Routes, ServeState};
+
+/// Arguments of `bench serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The model: an alias (`bench models`) or a directory.
+    #[arg(long)]
+    model: String,
+    /// Load the model from this directory instead of the Hugging Face cache.
+    #[arg(long, value_name = "DIR")]
+    model_path: Option<PathBuf>,
+    /// The address to listen on (0.0.0.0 to serve other machines).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The port (0: any free port; the address is printed on stdout).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// The id `/v1/models` lists [default: the --model value].
+    #[arg(long, value_name = "ID")]
+    served_model_name: Option<String>,
+    /// Run on the CPU even in a CUDA build.
+    #[arg(long)]
+    cpu: bool,
+    /// Where the tiny model lives [default: $SMOLBENCH_HOME/fixtures].
+    #[arg(long, value_name = "DIR", hide = true)]
+    fixtures: Option<PathBuf>,
+    /// Image splitting, as `bench run --image-splitting` [default: the model's, as `bench run`].
+    #[arg(long, value_name = "on|off", value_parser = super::run::parse_on_off)]
+    image_splitting: Option<bool>,
+    /// Resize images to this longest edge before splitting, as `bench run --longest-edge`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    longest_edge: Option<u32>,
+    /// Keep the engine's vision-encoder cache on, as `bench run --encoder-cache`.
+    #[arg(long, value_name = "on|off", value_parser = super::run::parse_on_off, default_value = "off", action = clap::ArgAction::Set)]
+    encoder_cache: bool,
+}
+
+/// Runs `bench serve` until it is killed.
+pub async fn run(args: ServeArgs) -> Result<ExitCode> {
+    let fixtures_root = args.fixtures.clone().unwrap_or_else(default_fixtures_root);
+    if args.model_path.is_none() && args.model.eq_ignore_ascii_case("tiny") {
+        ensure_fixtures(&fixtures_root)?;
+    }
+    let hub = smolbench_core::hf_hub_dir();
+    let resolved = resolve_model(&args.model, args.model_path.as_deref(), &hub, &fixtures_root)?;
+    let image = image_options_for(
+        &args.model,
+        ImageOptions { splitting: args.image_splitting, longest_edge: args.longest_edge },
+    );
+    let prepared = prepare_model_dir_with(&resolved.dir, &smolbench_core::smolbench_home().join("prepared"), image)?;
+    for change in &prepared.changes {
+        tracing::info!("prepare: {change}");
+    }
+    let compute = if args.cpu { ComputeDevice::Cpu } else { default_compute_device() };
+    // Bind before loading, so a taken port fails at once.
+    let addr = format!("{}:{}", args.host, args.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}; choose another --port or --host"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    tracing::info!("loading {} on {compute}", prepared.dir.display());
+    let options = RunnerOptions { encoder_cache: args.encoder_cache };
+    let runner = MistralRsRunner::load_with(&prepared, compute, options).await?;
+    let description = runner.describe();
+    let record = ModelRecord {
+        requested: resolved.requested.clone(),
+        repo_id: resolved.repo_id.clone(),
+        source_dir: resolved.dir.display().to_string(),
+        prepared_dir: prepared.dir.display().to_string(),
+        prepare_changes: prepared.changes.clone(),
+        files: hash_dir_files(&resolved.dir)?,
+        engine: description.engine,
+        dtype: description.dtype,
+        tokens_per_image: prepared.tokens_per_image,
+        image_splitting: prepared.image_splitting,
+        longest_edge: prepared.longest_edge,
+        tile_size: prepared.tile_size,
+        encoder_cache: args.encoder_cache,
+        engine_patch: Some(engine_patch()),
+    };
+    let model_id = args.served_model_name.clone().unwrap_or_else(|| args.model.clone());
+    let state = Arc::new(ServeState::new(runner, model_id.clone(), record, prepared.tokens_per_image));
+    // One line on stdout that scripts (and tests) read for the address.
+    println!("listening on http://{local} (model `{model_id}` on {compute})");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    http::serve(listener, Arc::new(Routes(state))).await.with_context(|| format!("serving on {local}"))?;
+    Ok(ExitCode::SUCCESS)
+}
