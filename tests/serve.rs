@@ -4,34 +4,22 @@
 mod support;
 
 use serde_json::Value;
-use smolbench_core::{MemorySource, RunManifest, SampleStatus};
+use smolbench_core::{MemorySource, RunManifest, SampleRecord, SampleStatus};
 use support::{http_get, http_request, read_records, stderr, Sandbox};
 
-#[test]
-fn endpoint_predictions_match_the_in_process_runner() {
+/// Runs `task` (first 8 samples) in-process and through `bench serve`, and checks that the two
+/// runs agree sample by sample; returns the endpoint run's manifest.
+fn same_predictions_in_process_and_served(task: &str, extra: &[&str]) -> (RunManifest, Vec<SampleRecord>) {
     let sb = Sandbox::new();
     let local = sb.path("local");
-    let out =
-        sb.bench(&["run", "--task", "docvqa", "--model", "tiny", "--limit", "8", "--out", local.to_str().unwrap()]);
+    let common = [&["run", "--task", task, "--model", "tiny", "--limit", "8"][..], extra].concat();
+    let out = sb.bench(&[&common[..], &["--out", local.to_str().unwrap()]].concat());
     assert!(out.status.success(), "{}", stderr(&out));
 
     let server = sb.serve_tiny();
     let remote = sb.path("remote");
-    let out = sb.bench(&[
-        "run",
-        "--task",
-        "docvqa",
-        "--model",
-        "tiny",
-        "--limit",
-        "8",
-        "--endpoint",
-        &server.url,
-        "--concurrency",
-        "3",
-        "--out",
-        remote.to_str().unwrap(),
-    ]);
+    let endpoint_args = ["--endpoint", &server.url, "--concurrency", "3", "--out", remote.to_str().unwrap()];
+    let out = sb.bench(&[&common[..], &endpoint_args[..]].concat());
     assert!(out.status.success(), "{}", stderr(&out));
 
     let local_records = read_records(&local);
@@ -41,6 +29,7 @@ fn endpoint_predictions_match_the_in_process_runner() {
     for (l, r) in local_records.iter().zip(&remote_records) {
         assert_eq!(l.index, r.index);
         assert_eq!(r.status, SampleStatus::Ok, "{:?}", r.error);
+        assert_eq!(l.assistant_prefix, r.assistant_prefix);
         assert_eq!(l.prediction, r.prediction, "sample {}", l.index);
         assert_eq!(l.score, r.score);
         let (lg, rg) = (l.generation.as_ref().unwrap(), r.generation.as_ref().unwrap());
@@ -50,17 +39,34 @@ fn endpoint_predictions_match_the_in_process_runner() {
             assert_eq!((lg.prompt_tokens, lg.completion_tokens), (rg.prompt_tokens, rg.completion_tokens));
         }
         assert_eq!(lg.image_tokens, rg.image_tokens);
+        assert_eq!(lg.image_tiles, rg.image_tiles);
         assert!(rg.ttft_ms > 0.0 && rg.ttft_ms <= rg.e2e_ms);
         let memory = r.memory.expect("the server's per-request peak memory");
         assert_eq!(memory.source, MemorySource::ProcessRss);
     }
     let manifest: RunManifest =
         serde_json::from_str(&std::fs::read_to_string(remote.join("run.json")).unwrap()).unwrap();
+    (manifest, remote_records)
+}
+
+#[test]
+fn endpoint_predictions_match_the_in_process_runner() {
+    let (manifest, _) = same_predictions_in_process_and_served("docvqa", &[]);
     assert_eq!(manifest.device.compute, "remote");
     assert!(manifest.model.engine.contains("mistralrs 0.8.1"), "{}", manifest.model.engine);
     assert_eq!(manifest.model.tokens_per_image, 7);
     assert!(manifest.model.files.iter().any(|f| f.path == "model.safetensors"), "the server's model record");
     assert_eq!(manifest.endpoints[0].models, vec!["tiny".to_string()]);
+}
+
+/// VLMEvalKit's SmolVLM prompts pre-fill the assistant turn; the prefix travels as a last
+/// assistant message that the server continues, so the engine sees the same prompt.
+#[test]
+fn a_prefilled_assistant_turn_reaches_the_served_engine() {
+    let (manifest, records) =
+        same_predictions_in_process_and_served("ai2d", &["--prompt-profile", "vlmevalkit-smolvlm"]);
+    assert_eq!(manifest.tasks[0].prompt_profile, "vlmevalkit-smolvlm");
+    assert!(records.iter().all(|r| r.assistant_prefix.as_deref() == Some(" Answer:")));
 }
 
 #[test]
