@@ -216,7 +216,7 @@ mod tests {
         let settings = SamplingSettings { frame_edge: 64, ..SamplingSettings::SMOLVLM2 };
         let sampler = FrameSampler::new(settings, Some(dir.path().join("cache")));
         // (file, fps, frames, expected indices)
-        let cases: [(&str, (u32, u32), usize, Vec<usize>); 4] = [
+        let cases = [
             ("a.mp4", (4, 1), 20, vec![0, 4, 9, 14, 19]),
             ("b.mp4", (25, 1), 90, vec![0, 29, 59, 89]),
             ("c.mkv", (30000, 1001), 100, vec![0, 49, 99]),

@@ -99,13 +99,13 @@ pub fn frame_size(width: u32, height: u32, edge: u32) -> (u32, u32) {
     let aspect = w / h;
     let (out_w, out_h) = if w >= h {
         let mut out_h = (edge as f64 / aspect) as u32;
-        if out_h % 2 != 0 {
+        if !out_h.is_multiple_of(2) {
             out_h += 1;
         }
         (edge, out_h)
     } else {
         let mut out_w = (edge as f64 * aspect) as u32;
-        if out_w % 2 != 0 {
+        if !out_w.is_multiple_of(2) {
             out_w += 1;
         }
         (out_w, edge)
