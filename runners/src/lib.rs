@@ -8,6 +8,8 @@
 //!   every change it made.
 //! - [`MistralRsRunner`] loads it and turns a [`smolbench_core::GenerationRequest`] into a
 //!   [`smolbench_core::Generation`] with wall-clock timings.
+//! - [`inline_images`]: a prompt with one `<image>` marker per image (SmolVLM2's video layout)
+//!   gets its images at the markers rather than before the text.
 //! - [`device::MemoryProbe`] measures a sample's peak memory, [`device::fingerprint`] the host.
 //!
 //! A runner knows nothing of metrics: it returns text and measurements, and the task scores them.
@@ -20,6 +22,7 @@
 
 pub mod device;
 mod error;
+pub mod inline_images;
 mod mistral;
 pub mod model;
 

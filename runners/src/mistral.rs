@@ -98,7 +98,13 @@ impl MistralRsRunner {
         let builder = builder.set_deterministic_sampler().set_sampler_max_len(request.max_new_tokens);
 
         let start = Instant::now();
-        let mut stream = self.model.stream_chat_request(builder).await.map_err(|e| classify(e.to_string()))?;
+        // One `<image>` marker per image (SmolVLM2's video prompt): images go at the markers.
+        let stream = if crate::inline_images::places_images_inline(&request.prompt, n_images) {
+            self.model.stream_chat_request(crate::inline_images::InlineImages(builder)).await
+        } else {
+            self.model.stream_chat_request(builder).await
+        };
+        let mut stream = stream.map_err(|e| classify(e.to_string()))?;
         let mut text = String::new();
         let mut chunks = 0usize;
         let (mut first, mut last) = (None, None);

@@ -5,6 +5,7 @@ mod fixtures;
 mod models;
 mod rescore;
 mod run;
+mod sample_frames;
 mod tasks;
 
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ pub enum Command {
     Tasks(tasks::TasksArgs),
     /// Recompute a run's scores from its stored predictions, without a model.
     Rescore(rescore::RescoreArgs),
+    /// Sample a video's frames as the video tasks do and print the sampler's speed.
+    SampleFrames(sample_frames::SampleFramesArgs),
 }
 
 /// Runs a subcommand.
@@ -64,5 +67,6 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
         Command::Rescore(args) => rescore::run(args),
+        Command::SampleFrames(args) => sample_frames::run(args),
     }
 }

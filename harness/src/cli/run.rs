@@ -20,7 +20,8 @@ use crate::store::RunStore;
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).multiple(true))]
 pub struct RunArgs {
-    /// A suite of tasks: `image` (OCRBench, AI2D, ChartQA, TextVQA, DocVQA, ScienceQA, MMMU, MathVista, MMStar).
+    /// A suite of tasks: `image` (OCRBench, AI2D, ChartQA, TextVQA, DocVQA, ScienceQA, MMMU, MathVista, MMStar)
+    /// or `video` (Video-MME with and without subtitles, MLVU, the 20 MVBench tasks; needs ffmpeg).
     #[arg(long, group = "what")]
     suite: Option<String>,
     /// A task by name; repeatable. Adds to --suite.
@@ -157,6 +158,11 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let summary = smolbench_reports::summarise_run(&run_id, &records);
     store.finish(&summary).context("writing summary.json")?;
     println!("{}", smolbench_reports::render_table(&summary));
+    let aggregates = crate::aggregates::task_aggregates(plan.tasks.iter().map(|t| &t.task), &records);
+    crate::aggregates::write(store.dir(), &aggregates)?;
+    if !aggregates.is_empty() {
+        println!("{}", crate::aggregates::render(&aggregates));
+    }
     for skipped in &plan.skipped {
         println!("skipped {}: {}", skipped.name, skipped.reason);
     }
