@@ -41,7 +41,11 @@ pub fn task_aggregates<'a>(tasks: impl IntoIterator<Item = &'a Task>, records: &
             })
             .collect();
         let failed = mine.len() - items.len();
-        out.push(TaskAggregate { task: task.name().to_string(), failed, report: aggregate(rule, task.profile(), &items) });
+        out.push(TaskAggregate {
+            task: task.name().to_string(),
+            failed,
+            report: aggregate(rule, task.profile(), &items),
+        });
     }
     out
 }
@@ -52,8 +56,11 @@ pub fn render(aggregates: &[TaskAggregate]) -> String {
         .iter()
         .map(|a| {
             let r = &a.report;
-            let parts: Vec<String> =
-                r.by_category.iter().map(|(c, s)| format!("{c} {:.1} ({}/{})", s.score_pct, s.counted, s.total)).collect();
+            let parts: Vec<String> = r
+                .by_category
+                .iter()
+                .map(|(c, s)| format!("{c} {:.1} ({}/{})", s.score_pct, s.counted, s.total))
+                .collect();
             let by = if parts.is_empty() { String::new() } else { format!("; {}", parts.join(", ")) };
             format!(
                 "{} ({:?} rule, {} profile): {:.1} over {} of {} answered samples{by}",

@@ -151,7 +151,8 @@ mod tests {
         assert!(!places_images_inline("a<image>b", 2));
         assert!(!places_images_inline("no markers", 1));
         assert!(!places_images_inline("<image>", 0));
-        let builder = RequestBuilder::new().add_image_message(TextMessageRole::User, "a<image>b", vec![image(), image()]);
+        let builder =
+            RequestBuilder::new().add_image_message(TextMessageRole::User, "a<image>b", vec![image(), image()]);
         let message = InlineImages(builder).take_messages();
         assert_eq!(parts(&message), ["<img>", "<img>", "a<image>b"]);
     }

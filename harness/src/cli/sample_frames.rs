@@ -31,7 +31,8 @@ pub struct SampleFramesArgs {
 
 /// Runs `bench sample-frames`.
 pub fn run(args: SampleFramesArgs) -> Result<ExitCode> {
-    let settings = SamplingSettings { max_frames: args.max_frames, fps: args.fps, skip_secs: 1.0, frame_edge: args.edge };
+    let settings =
+        SamplingSettings { max_frames: args.max_frames, fps: args.fps, skip_secs: 1.0, frame_edge: args.edge };
     let cache = tempfile_dir()?;
     let (mut frames, mut seconds, mut cached_frames, mut cached_seconds) = (0usize, 0.0f64, 0usize, 0.0f64);
     for video in &args.videos {
