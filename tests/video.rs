@@ -272,3 +272,24 @@ fn a_smolvlm2_named_checkpoint_runs_the_video_prompt() {
         );
     }
 }
+
+#[test]
+fn video_fixtures_are_identical_every_time() {
+    let sb = Sandbox::new();
+    let (a, b) = (sb.path("fa"), sb.path("fb"));
+    for dir in [&a, &b] {
+        let out = sb.bench(&["fixtures", "--out", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let videos: Vec<(String, PathBuf)> = videomme_videos(&a.join("data"));
+    assert!(videos.iter().any(|(_, f)| f.extension().is_some_and(|e| e == "mkv")), "one video is Matroska");
+    let mut files: Vec<PathBuf> = videos.into_iter().map(|(_, f)| f).collect();
+    files.push(a.join("data/lmms-lab/Video-MME/videomme/test-00000-of-00001.parquet"));
+    files.push(a.join("data/OpenGVLab/MVBench/action_antonym/train/0000.parquet"));
+    files.push(a.join("data/OpenGVLab/MVBench/video/ssv2_video/clip0.mp4"));
+    files.push(a.join("data/sy1998/MLVU_dev/data/test-00000-of-00001.parquet"));
+    for file in files {
+        let rel = file.strip_prefix(&a).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(b.join(rel)).unwrap(), "{} differs", rel.display());
+    }
+}

@@ -34,7 +34,7 @@ impl SynthVideo {
 }
 
 /// Writes `spec` to `path`; the container follows the extension (`.mp4`, `.mkv`, ...), the codec
-/// is H.264 (lossless) with a keyframe every 8 frames.
+/// is H.264 (lossless) with a keyframe every 8 frames, written bit-exactly (same spec, same bytes).
 pub fn write_synthetic_video(path: &Path, spec: &SynthVideo) -> Result<(), VideoError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| VideoError::io(parent, e))?;
@@ -67,6 +67,11 @@ pub fn write_synthetic_video(path: &Path, spec: &SynthVideo) -> Result<(), Video
         "yuv420p",
         "-g",
         "8",
+        // No timestamps or random ids in the container: the same spec gives the same bytes.
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
     ]
     .iter()
     .map(OsString::from)
