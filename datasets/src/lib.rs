@@ -9,6 +9,8 @@
 //!   ScienceQA-IMG, MMStar, MMMU, OCRBench, MathVista), each in the exact schema and file layout
 //!   of its Hugging Face repository, rendered with the crate's own bitmap font, deterministic
 //!   from a seed ([`write_all_image_fixtures`] writes them all).
+//! - [`video`] samples frames from video files as SmolVLM2 does (FFmpeg's command-line tools,
+//!   a frame cache), for the video benchmarks; [`fixtures`] also writes synthetic videos.
 //! - Every failure is a [`DatasetError`] whose message names the path and says what to do.
 //!
 //! ```
@@ -48,6 +50,7 @@ pub mod fixtures;
 mod layout;
 pub mod lock;
 mod parquet;
+pub mod video;
 
 pub use cell::{Cell, ImageCell, Row};
 pub use error::DatasetError;

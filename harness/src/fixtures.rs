@@ -64,8 +64,32 @@ pub struct WrittenFixtures {
     pub datasets: Vec<(String, PathBuf, usize)>,
 }
 
-/// Writes (or rewrites) the tiny checkpoint and every synthetic data set under `root`.
+/// Writes (or rewrites) the tiny checkpoint and every synthetic data set under `root` (the video
+/// sets too, which needs `ffmpeg`).
 pub fn write_fixtures(root: &Path) -> Result<WrittenFixtures> {
+    let mut written = write_image_fixtures(root)?;
+    written.datasets.extend(write_video_fixtures(root)?);
+    Ok(written)
+}
+
+/// Writes the synthetic video sets (Video-MME, MLVU, MVBench) under `root/data`.
+pub fn write_video_fixtures(root: &Path) -> Result<Vec<(String, PathBuf, usize)>> {
+    crate::plan::require_video_tools()?;
+    let data = root.join("data");
+    let written = smolbench_datasets::fixtures::write_all_video_fixtures(&data, DATA_SEED)
+        .with_context(|| format!("writing the synthetic video data sets under {}", data.display()))?;
+    write_fixtures_lock(root)?;
+    Ok(written
+        .into_iter()
+        .map(|(repo_id, summary)| {
+            let dir = synthetic_data_dir(root, &repo_id);
+            (repo_id, dir, summary.rows)
+        })
+        .collect())
+}
+
+/// Writes the tiny checkpoint and the synthetic image sets.
+fn write_image_fixtures(root: &Path) -> Result<WrittenFixtures> {
     let model_dir = root.join("models").join("tiny");
     write_tiny_checkpoint(&model_dir, &TinyGeometry::default(), TINY_SEED)?;
     let data = root.join("data");
@@ -82,15 +106,21 @@ pub fn write_fixtures(root: &Path) -> Result<WrittenFixtures> {
     Ok(WrittenFixtures { model_dir, datasets })
 }
 
-/// Writes the fixtures unless they are all already present.
-pub fn ensure_fixtures(root: &Path) -> Result<()> {
+/// Writes the fixtures unless they are already present; the video sets only when `video` (a
+/// planned task reads videos), since they need `ffmpeg` and take a few seconds.
+pub fn ensure_fixtures(root: &Path, video: bool) -> Result<()> {
     let data_present =
         smolbench_datasets::fixtures::IMAGE_FIXTURES.iter().all(|f| synthetic_data_dir(root, f.repo_id).is_dir());
     if check_model_dir(&root.join("models").join("tiny")).is_err()
         || !data_present
         || !fixtures_lock_path(root).is_file()
     {
-        write_fixtures(root)?;
+        write_image_fixtures(root)?;
+    }
+    let video_present =
+        smolbench_datasets::fixtures::VIDEO_FIXTURE_REPOS.iter().all(|r| synthetic_data_dir(root, r).is_dir());
+    if video && !video_present {
+        write_video_fixtures(root)?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! command line, sets up logging and maps the outcome to an exit code; `cli/` holds one module
 //! per subcommand.
 
+mod aggregates;
 mod claims;
 mod cli;
 mod execute;

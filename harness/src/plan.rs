@@ -225,7 +225,7 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
             && request.model_path.is_none()
             && request.model_name.eq_ignore_ascii_case("tiny") =>
         {
-            ensure_fixtures(request.fixtures_root)?;
+            ensure_fixtures(request.fixtures_root, tasks.iter().any(|t| t.def().video.is_some()))?;
             DataSource::Synthetic(request.fixtures_root.to_path_buf())
         }
         None => DataSource::HfCache(hub),
@@ -233,13 +233,26 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
     let (lock, lock_origin) = load_lock(&data_source, request.lock_file)?;
     let model = match resolved {
         Some(resolved) => {
-            let image = image_options_for(request.model_name, request.image);
+            let mut image = image_options_for(request.model_name, request.image);
+            // SmolVLM2's processor feeds video frames unsplit, one tile each; frames go to the
+            // engine as images, so a run with video tasks keeps splitting off unless asked.
+            if request.image.splitting.is_none() && tasks.iter().any(|t| t.def().video.is_some()) {
+                if image.splitting == Some(true) {
+                    tracing::info!(
+                        "image splitting off: video frames are single tiles, as SmolVLM2's processor makes them"
+                    );
+                }
+                image.splitting = Some(false);
+            }
             let prepared =
                 prepare_model_dir_with(&resolved.dir, &smolbench_core::smolbench_home().join("prepared"), image)?;
             Some(LocalModel { resolved, prepared })
         }
         None => None,
     };
+    let frame_edge = model.as_ref().map_or(smolbench_datasets::video::SamplingSettings::SMOLVLM2.frame_edge, |m| {
+        video_frame_edge(&m.prepared.dir)
+    });
     let mut planned = Vec::new();
     let mut skipped = Vec::new();
     for task in tasks {
@@ -247,6 +260,8 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
             Located::Found(data_dir, files) => {
                 let data_lock = check_task_lock(&task, &lock, &lock_origin, &data_dir, &files)?;
                 let table = ParquetTable::open(files)?;
+                // Video tasks read their files beside the parquet, frames sized to the model's tile.
+                let task = task.with_video_source(&data_dir, frame_edge, Some(frame_cache_dir()));
                 let selected = request.limit.map_or(table.num_rows(), |l| l.min(table.num_rows()));
                 let data_revision = match &data_source {
                     DataSource::Synthetic(_) => Some("synthetic".to_string()),
@@ -262,6 +277,9 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
             }
         }
     }
+    if planned.iter().any(|t| t.task.def().video.is_some()) {
+        require_video_tools()?;
+    }
     if planned.is_empty() {
         anyhow::bail!(
             "no task has its data present locally: {}",
@@ -269,6 +287,40 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         );
     }
     Ok(RunPlan { model, tasks: planned, skipped, data_source })
+}
+
+/// Fails with one line naming the tool and `make system-deps` unless `ffprobe` and `ffmpeg` run.
+pub fn require_video_tools() -> Result<()> {
+    use smolbench_datasets::video::{ffmpeg::tool_available, VideoError};
+    for tool in ["ffprobe", "ffmpeg"] {
+        if !tool_available(tool) {
+            return Err(VideoError::ToolMissing { tool }.into());
+        }
+    }
+    Ok(())
+}
+
+/// Where decoded video frames are cached: `$SMOLBENCH_HOME/cache/frames`.
+pub fn frame_cache_dir() -> PathBuf {
+    smolbench_core::smolbench_home().join("cache").join("frames")
+}
+
+/// The longest edge video frames are resized to for the model in `prepared_dir`: SmolVLM2's
+/// `video_sampling.video_size.longest_edge` (processor config) where present, else the image
+/// tile (`max_image_size.longest_edge`), else SmolVLM2's 512.
+pub fn video_frame_edge(prepared_dir: &Path) -> u32 {
+    let read = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(prepared_dir.join(name)).ok()?).ok()
+    };
+    let edge = |v: &serde_json::Value, path: &[&str]| -> Option<u32> {
+        path.iter().try_fold(v, |v, k| v.get(k))?.as_u64().and_then(|e| u32::try_from(e).ok()).filter(|e| *e > 0)
+    };
+    let processor = read("processor_config.json").unwrap_or_default();
+    let pre = read("preprocessor_config.json").unwrap_or_default();
+    edge(&processor, &["video_sampling", "video_size", "longest_edge"])
+        .or_else(|| edge(&pre, &["video_sampling", "video_size", "longest_edge"]))
+        .or_else(|| edge(&pre, &["max_image_size", "longest_edge"]))
+        .unwrap_or(smolbench_datasets::video::SamplingSettings::SMOLVLM2.frame_edge)
 }
 
 /// SHA-256 of every regular file directly in `dir` (following symlinks), sorted by name.

@@ -14,6 +14,8 @@
 //!
 //! The engine is mistralrs-core 0.8.1 with SmolBench's patch (`runners/patches/`), which makes
 //! image splitting work and lets the encoder cache be switched off or counted.
+//! - [`inline_images`]: a prompt with one `<image>` marker per image (SmolVLM2's video layout)
+//!   gets its images at the markers rather than before the text.
 //! - [`device::MemoryProbe`] measures a sample's peak memory, [`device::fingerprint`] the host.
 //!
 //! A runner knows nothing of metrics: it returns text and measurements, and the task scores them.
@@ -26,6 +28,7 @@
 
 pub mod device;
 mod error;
+pub mod inline_images;
 mod mistral;
 pub mod model;
 pub mod openai;

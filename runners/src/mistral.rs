@@ -236,6 +236,11 @@ impl MistralRsRunner {
         let panics_before = PANICS.load(Ordering::SeqCst);
         let streamed = if poison {
             AssertUnwindSafe(stream(&model, PoisonedRequest(builder), &mut on_chunk)).catch_unwind().await
+        } else if crate::inline_images::places_images_inline(&request.prompt, layouts.len()) {
+            // One `<image>` marker per image (SmolVLM2's video prompt): images go at the markers.
+            AssertUnwindSafe(stream(&model, crate::inline_images::InlineImages(builder), &mut on_chunk))
+                .catch_unwind()
+                .await
         } else {
             AssertUnwindSafe(stream(&model, builder, &mut on_chunk)).catch_unwind().await
         };

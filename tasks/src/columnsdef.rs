@@ -64,6 +64,8 @@ pub enum AnswerFormat {
     /// as MMMU stores some open answers) becomes its items, as the official answer file lists
     /// them.
     TextOrList,
+    /// The answer is the text of the correct option (MVBench), turned into its letter.
+    ChoiceText,
 }
 
 impl AnswerFormat {
@@ -135,8 +137,9 @@ impl BreakdownDef {
 }
 
 impl ColumnsDef {
-    /// Checks names, and that breakdown names and patterns are usable.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// Checks names, and that breakdown names and patterns are usable; `has_video` says the
+    /// task reads a video, so it needs no image column.
+    pub(crate) fn validate(&self, has_video: bool) -> Result<(), String> {
         if let Some(id) = &self.id {
             check_path(id).map_err(|e| format!("key `columns.id`: {e}"))?;
         }
@@ -148,8 +151,11 @@ impl ColumnsDef {
                 return Err(format!("key `{key}`: `{bad}` is not a column name"));
             }
         }
-        if self.images.is_empty() && self.optional_images.is_empty() {
-            return Err("key `columns.images`: name at least one image column (or `columns.optional-images`)".into());
+        if self.images.is_empty() && self.optional_images.is_empty() && !has_video {
+            return Err(
+                "key `columns.images`: name at least one image column (or `columns.optional-images`, or a `[video]`)"
+                    .into(),
+            );
         }
         if self.images_by_reference && self.optional_images.is_empty() {
             return Err("key `columns.images-by-reference` needs `columns.optional-images`".into());

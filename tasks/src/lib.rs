@@ -55,6 +55,8 @@ pub mod run_order;
 mod task;
 mod taskdef;
 mod template;
+pub mod video_prompt;
+mod videodef;
 
 pub use error::TaskError;
 pub use extract::{extractor, run_pipeline, Extractor, EXTRACTORS};
@@ -63,5 +65,5 @@ pub use registry::{builtin_task, builtin_task_names, suite, suite_names};
 pub use task::{PreparedSample, Scored, Task};
 pub use taskdef::{
     AnswerFormat, BreakdownDef, ColumnsDef, DatasetDef, DerivedBreakdown, GenerationDef, PromptCaseDef, PromptDef,
-    PromptProfileDef, ReplaceDef, ScoringDef, TaskDef, PROMPT_PROFILES,
+    PromptProfileDef, ReplaceDef, ScoringDef, TaskDef, VideoDef, PROMPT_PROFILES,
 };

@@ -152,7 +152,8 @@ pub(crate) fn references(
         }
     };
     match format {
-        AnswerFormat::Text => Ok(answers),
+        // The task maps option texts to letters, since that needs the options.
+        AnswerFormat::Text | AnswerFormat::ChoiceText => Ok(answers),
         AnswerFormat::TextOrList => Ok(answers
             .into_iter()
             .flat_map(|a| match parse_py_str_list(&a) {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use smolbench_core::{EncodedImage, ExtractionStep, GenerationRequest, ScoringContext};
+use smolbench_datasets::video::{FrameSampler, SamplingSettings};
 use smolbench_datasets::Row;
 
 use crate::columnsdef::push_root;
@@ -17,6 +18,9 @@ use crate::rowread::{
     self, choices_from_cell, image_bytes, kind, lookup, referenced_images, split_embedded_choices, text_at,
 };
 use crate::taskdef::TaskDef;
+use crate::template::Template;
+use crate::video_prompt::smolvlm2_video_block;
+use crate::videodef::SUBTITLES_PLACEHOLDER;
 
 /// One data-set row made ready for a runner.
 #[derive(Debug, Clone)]
@@ -54,6 +58,16 @@ pub struct Task {
     breakdown: Vec<(String, String, Option<regex::Regex>)>,
     /// Set by [`Task::with_profile`]; otherwise the prompt's or the definition's profile.
     metric_override: Option<MetricProfile>,
+    /// Where videos are read from and how frames are sampled (video tasks, after
+    /// [`Task::with_video_source`]).
+    video_source: Option<VideoSource>,
+}
+
+/// Where a video task finds its files, and the sampler that decodes them.
+#[derive(Debug, Clone)]
+struct VideoSource {
+    root: std::path::PathBuf,
+    sampler: FrameSampler,
 }
 
 impl Task {
@@ -76,7 +90,7 @@ impl Task {
             let regex = entry.regex().map_err(config)?;
             breakdown.push((entry.name().to_string(), entry.column().to_string(), regex));
         }
-        Ok(Task { def, metric, steps, prompt, breakdown, metric_override: None })
+        Ok(Task { def, metric, steps, prompt, breakdown, metric_override: None, video_source: None })
     }
 
     /// The same task with prompt profile `name` (e.g. `vlmevalkit-smolvlm`). The definition's
@@ -96,6 +110,29 @@ impl Task {
     pub fn with_profile(mut self, profile: MetricProfile) -> Task {
         self.metric_override = Some(profile);
         self
+    }
+
+    /// For a video task: read videos (and subtitles) under `root`, the data set's folder, with
+    /// frames resized to a longest edge of `frame_edge` pixels (the model's tile) and cached
+    /// under `cache_dir`. A task without `[video]` is returned unchanged.
+    pub fn with_video_source(
+        mut self,
+        root: &std::path::Path,
+        frame_edge: u32,
+        cache_dir: Option<std::path::PathBuf>,
+    ) -> Task {
+        if let Some(video) = &self.def.video {
+            let settings =
+                SamplingSettings { max_frames: video.max_frames, fps: video.fps, skip_secs: 1.0, frame_edge };
+            self.video_source =
+                Some(VideoSource { root: root.to_path_buf(), sampler: FrameSampler::new(settings, cache_dir) });
+        }
+        self
+    }
+
+    /// The frame sampling settings in use, for video tasks given a source.
+    pub fn video_settings(&self) -> Option<SamplingSettings> {
+        self.video_source.as_ref().map(|v| *v.sampler.settings())
     }
 
     /// The task's name.
@@ -143,8 +180,14 @@ impl Task {
     /// images, options, fields, breakdown, then the prompt's other columns; no duplicates.
     pub fn columns(&self) -> Vec<String> {
         let mut out = self.def.columns.read_columns();
+        let subtitles = self.def.video.as_ref().is_some_and(|v| v.subtitles.is_some());
         for path in self.prompt.column_paths() {
-            push_root(&mut out, path);
+            if !(subtitles && path == SUBTITLES_PLACEHOLDER) {
+                push_root(&mut out, path);
+            }
+        }
+        for path in self.def.video.iter().flat_map(|v| v.column_paths()) {
+            push_root(&mut out, &path);
         }
         out
     }
@@ -173,7 +216,12 @@ impl Task {
 
     fn sample_parts(&self, row: &Row, id: String) -> Result<PreparedSample, String> {
         let cols = &self.def.columns;
-        let column = |path: &str| text_at(row, path, "prompt");
+        let video = self.video_input(row)?;
+        let subtitles = video.as_ref().and_then(|v| v.subtitles.clone());
+        let column = |path: &str| match (&subtitles, path) {
+            (Some(text), SUBTITLES_PLACEHOLDER) => Ok(Some(text.clone())),
+            _ => text_at(row, path, "prompt"),
+        };
         let question = match text_at(row, &cols.question, "question")? {
             Some(q) => q,
             None => return Err(format!("question column `{}` is null", cols.question)),
@@ -219,12 +267,28 @@ impl Task {
                 images.push(EncodedImage { bytes });
             }
         }
+        let prompt = match video {
+            Some(video) => {
+                images.extend(video.frames.into_iter().map(|bytes| EncodedImage { bytes }));
+                format!("{}{prompt}", video.block)
+            }
+            None => prompt,
+        };
         if images.is_empty() {
             return Err("the row has no image (every image column is null)".into());
         }
 
         let answers = lookup(row, &cols.answers, "answers")?;
-        let references = rowread::references(answers, &cols.answers, cols.answer_format, choices.len())?;
+        let mut references = rowread::references(answers, &cols.answers, cols.answer_format, choices.len())?;
+        if cols.answer_format == crate::columnsdef::AnswerFormat::ChoiceText {
+            references = references
+                .iter()
+                .map(|answer| match choices.iter().position(|c| c == answer) {
+                    Some(i) => rowread::letter(i).map(String::from),
+                    None => Err(format!("answer {answer:?} in `{}` is none of the options {choices:?}", cols.answers)),
+                })
+                .collect::<Result<_, _>>()?;
+        }
 
         let mut fields = self.def.scoring.fields.clone();
         for (field, path) in &cols.fields {
@@ -255,12 +319,59 @@ impl Task {
         })
     }
 
+    /// A video task's frames, prompt block and subtitles for `row`; `None` for image tasks.
+    fn video_input(&self, row: &Row) -> Result<Option<VideoInput>, String> {
+        let Some(def) = &self.def.video else { return Ok(None) };
+        let source = self.video_source.as_ref().ok_or_else(|| {
+            "this video task has no video folder; give it one with Task::with_video_source".to_string()
+        })?;
+        let fill = |template: &str, key: &str| -> Result<String, String> {
+            let t = Template::parse(template).map_err(|e| format!("video.{key}: {e}"))?;
+            t.render(|name| text_at(row, name, "video")?.ok_or_else(|| format!("video column `{name}` is null")))
+        };
+        let base = source.root.join(fill(&def.path, "path")?);
+        let candidates: Vec<std::path::PathBuf> = if def.extensions.is_empty() {
+            vec![base]
+        } else {
+            def.extensions.iter().map(|ext| std::path::PathBuf::from(format!("{}{ext}", base.display()))).collect()
+        };
+        let path = candidates.iter().find(|p| p.is_file()).unwrap_or(&candidates[0]);
+        let sampled = source.sampler.sample(path).map_err(|e| e.to_string())?;
+        let timestamps: Vec<f64> = sampled.frames.iter().map(|f| f.timestamp_s).collect();
+        let block = smolvlm2_video_block(sampled.duration_s(), &timestamps);
+        let subtitles = match &def.subtitles {
+            None => None,
+            Some(template) => {
+                let srt = source.root.join(fill(template, "subtitles")?);
+                let text = smolbench_datasets::video::subtitles::videomme_subtitle_text(
+                    Some(&srt),
+                    sampled.info.total_frames,
+                    sampled.info.fps,
+                    def.subtitle_frames,
+                )
+                .map_err(|e| e.to_string())?;
+                Some(text)
+            }
+        };
+        Ok(Some(VideoInput { block, frames: sampled.frames.into_iter().map(|f| f.png).collect(), subtitles }))
+    }
+
     /// Extracts the answer from a raw generation and scores it against the references.
     pub fn score(&self, prediction: &str, references: &[String], context: &ScoringContext) -> Scored {
         let (extracted, trace) = run_pipeline(&self.steps, prediction);
         let score = self.metric.score(&extracted, references, context, self.profile());
         Scored { extracted, trace, score }
     }
+}
+
+/// What a video contributes to a sample.
+struct VideoInput {
+    /// The SmolVLM2 video block, one `<image>` marker per frame.
+    block: String,
+    /// The frames as PNG, in order.
+    frames: Vec<Vec<u8>>,
+    /// The subtitle text, where the task reads subtitles.
+    subtitles: Option<String>,
 }
 
 /// Compiles prompt profile `name` of `def`, or says which profiles the file defines.

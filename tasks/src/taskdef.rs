@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 pub use crate::columnsdef::{AnswerFormat, BreakdownDef, ColumnsDef, DerivedBreakdown};
 use crate::error::TaskError;
 use crate::extract::extractor;
-use crate::metrics::{metric, MetricProfile};
+use crate::metrics::{metric, AggregationRule, MetricProfile};
 pub use crate::promptdef::{PromptCaseDef, PromptDef, PromptProfileDef, ReplaceDef, PROMPT_PROFILES};
+pub use crate::videodef::VideoDef;
 
 /// A whole task definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +33,9 @@ pub struct TaskDef {
     pub dataset: DatasetDef,
     /// Which columns hold what.
     pub columns: ColumnsDef,
+    /// For video tasks: where each row's video is and how its frames are sampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoDef>,
     /// How a row becomes a prompt.
     pub prompt: PromptDef,
     /// Generation settings.
@@ -77,9 +81,17 @@ pub struct ScoringDef {
     /// Which reference implementation the score reproduces (unless the prompt profile in use
     /// names its own `metric-profile`).
     pub profile: MetricProfile,
+    /// How sample scores combine into the task's number (`mean` unless the benchmark's
+    /// reference does otherwise: `videomme`, `mlvu-dev`, `mvbench`).
+    #[serde(default, skip_serializing_if = "is_mean")]
+    pub aggregation: AggregationRule,
     /// Constant scoring-context fields, e.g. `{ extractor = "ai2d" }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+}
+
+fn is_mean(rule: &AggregationRule) -> bool {
+    *rule == AggregationRule::Mean
 }
 
 impl TaskDef {
@@ -126,7 +138,10 @@ impl TaskDef {
                 return Err(format!("key `{key}` must not be empty"));
             }
         }
-        self.columns.validate()?;
+        self.columns.validate(self.video.is_some())?;
+        if let Some(video) = &self.video {
+            video.validate()?;
+        }
         if self.generation.max_new_tokens == 0 {
             return Err("key `generation.max-new-tokens` must be at least 1".into());
         }

@@ -11,6 +11,7 @@ mod plan;
 mod report;
 mod rescore;
 mod run;
+mod sample_frames;
 mod serve;
 mod tasks;
 
@@ -77,6 +78,8 @@ pub enum Command {
     /// Measure the endpoint runner's own overhead against an instant fake server.
     #[command(hide = true)]
     BenchClient(bench_client::BenchClientArgs),
+    /// Sample a video's frames as the video tasks do and print the sampler's speed.
+    SampleFrames(sample_frames::SampleFramesArgs),
 }
 
 /// Runs a subcommand.
@@ -95,5 +98,6 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Gate(args) => gate::run(args),
         Command::Serve(args) => serve::run(args).await,
         Command::BenchClient(args) => bench_client::run(args).await,
+        Command::SampleFrames(args) => sample_frames::run(args),
     }
 }

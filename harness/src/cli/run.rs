@@ -35,7 +35,8 @@ use smolbench_core::collate::{collate, task_order, SampleKey};
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).multiple(true))]
 pub struct RunArgs {
-    /// A suite of tasks: `image` (OCRBench, AI2D, ChartQA, TextVQA, DocVQA, ScienceQA, MMMU, MathVista, MMStar).
+    /// A suite of tasks: `image` (OCRBench, AI2D, ChartQA, TextVQA, DocVQA, ScienceQA, MMMU, MathVista, MMStar)
+    /// or `video` (Video-MME with and without subtitles, MLVU, the 20 MVBench tasks; needs ffmpeg).
     #[arg(long, group = "what")]
     suite: Option<String>,
     /// A task by name; repeatable. Adds to --suite.
@@ -567,6 +568,11 @@ async fn execute<R: Runner>(
             base.display(),
             base.display()
         );
+    }
+    let aggregates = crate::aggregates::task_aggregates(plan.tasks.iter().map(|t| &t.task), &all.records);
+    crate::aggregates::write(store.dir(), &aggregates)?;
+    if !aggregates.is_empty() {
+        println!("{}", crate::aggregates::render(&aggregates));
     }
     for skipped in &plan.skipped {
         println!("skipped {}: {}", skipped.name, skipped.reason);

@@ -54,7 +54,7 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let fixtures_root = args.fixtures.clone().unwrap_or_else(default_fixtures_root);
     if args.model_path.is_none() && args.model.eq_ignore_ascii_case("tiny") {
-        ensure_fixtures(&fixtures_root)?;
+        ensure_fixtures(&fixtures_root, false)?;
     }
     let hub = smolbench_core::hf_hub_dir();
     let resolved = resolve_model(&args.model, args.model_path.as_deref(), &hub, &fixtures_root)?;

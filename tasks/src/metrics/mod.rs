@@ -14,6 +14,7 @@ use smolbench_core::ScoringContext;
 
 use crate::error::TaskError;
 
+mod aggregate;
 mod anls;
 mod can_infer;
 mod mathvista;
@@ -32,6 +33,7 @@ mod vqa_accuracy;
 mod vqa_normalise;
 mod vqa_tables;
 
+pub use aggregate::{aggregate, AggregateItem, AggregateReport, AggregationRule, CategoryScore, MLVU_DEV_TASK_TYPES};
 pub use anls::{anls, levenshtein, AnlsProfile};
 pub use can_infer::can_infer;
 pub use mathvista::{

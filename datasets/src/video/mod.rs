@@ -1,0 +1,25 @@
+//! Video input for the video benchmarks: frames sampled as SmolVLM2 samples them, decoded by the
+//! FFmpeg command-line tools, cached on disk per video and setting.
+//!
+//! - [`sampling`]: which frames a SmolVLM2 processor picks from a video (up to 64 frames at 1 fps,
+//!   uniform, skipping a second at each end of long videos) and their timestamps.
+//! - [`ffmpeg`]: `ffprobe` for the stream's frame count, rate and size; `ffmpeg` to decode the
+//!   chosen frames, resized to the model's tile size, as PNG.
+//! - [`FrameSampler`]: the two together with a frame cache, so a video is decoded once per
+//!   setting however many questions refer to it.
+//! - [`synth`]: synthetic videos for fixtures and tests, each frame's colour encoding its index.
+//! - [`subtitles`]: SubRip (`.srt`) files, for Video-MME's subtitle variant.
+//!
+//! Every failure is a [`VideoError`] whose one-line message names the file and what to do.
+
+mod cache;
+mod error;
+pub mod ffmpeg;
+pub mod sampling;
+pub mod subtitles;
+pub mod synth;
+
+pub use cache::{FrameSampler, SampledFrame, SampledVideo};
+pub use error::VideoError;
+pub use ffmpeg::{probe_video, VideoInfo};
+pub use sampling::{frame_size, sample_frame_indices, SamplingSettings};

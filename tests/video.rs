@@ -1,0 +1,295 @@
+//! End-to-end tests of the video suite: the real `bench` binary, FFmpeg decoding synthetic
+//! videos written by `bench fixtures`, and the mistral.rs engine on the tiny checkpoint reading
+//! the frames in SmolVLM2's video prompt layout.
+//!
+//! Each test gets its own `SMOLBENCH_HOME` and `HF_HOME`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
+use smolbench_datasets::video::{probe_video, sample_frame_indices, SamplingSettings};
+use smolbench_datasets::ParquetTable;
+use smolbench_runners::model::tiny::tiny_token_count;
+use smolbench_tasks::video_prompt::smolvlm2_video_block;
+
+struct Sandbox {
+    root: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Sandbox { root: tempfile::tempdir().expect("temp dir") }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench"));
+        cmd.args(args)
+            .env("SMOLBENCH_HOME", self.path("home"))
+            .env("HF_HOME", self.path("hf"))
+            .env_remove("HF_HUB_CACHE")
+            .env_remove("SMOLBENCH_TEST_SAMPLE_DELAY_MS")
+            .env_remove("SMOLBENCH_FFMPEG")
+            .env_remove("SMOLBENCH_FFPROBE")
+            .env("RAYON_NUM_THREADS", "1")
+            .current_dir(self.root.path());
+        cmd
+    }
+
+    fn bench(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("bench runs")
+    }
+
+    /// `bench fixtures --out <sandbox>/fixtures`; returns the data folder.
+    fn fixtures(&self) -> PathBuf {
+        let dir = self.path("fixtures");
+        let out = self.bench(&["fixtures", "--out", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "bench fixtures failed: {}", stderr(&out));
+        dir.join("data")
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn read_records(dir: &Path) -> Vec<SampleRecord> {
+    let text = std::fs::read_to_string(dir.join("samples.jsonl")).expect("samples.jsonl exists");
+    text.lines().map(|l| serde_json::from_str(l).expect("every line is a complete record")).collect()
+}
+
+fn manifest(dir: &Path) -> RunManifest {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
+}
+
+/// The Video-MME fixture's rows as (question_id, video file).
+fn videomme_videos(data: &Path) -> Vec<(String, PathBuf)> {
+    let root = data.join("lmms-lab/Video-MME");
+    let table = ParquetTable::open_split(&root, Some("videomme"), "test").unwrap();
+    let rows = table.read_rows(&["question_id", "videoID"], None).unwrap();
+    rows.iter()
+        .map(|r| {
+            let id = r["videoID"].as_text().unwrap();
+            let file = ["mp4", "MP4", "mkv"]
+                .iter()
+                .map(|ext| root.join("data").join(format!("{id}.{ext}")))
+                .find(|p| p.is_file())
+                .expect("the fixture wrote the video");
+            (r["question_id"].as_text().unwrap(), file)
+        })
+        .collect()
+}
+
+/// Prompt tokens the engine must count for a record of the tiny model: the chat template around
+/// the user turn (which starts with text, so `User: `), one token per character or special
+/// token, each `<image>` expanded to `tokens_per_image` tokens.
+fn expected_prompt_tokens(record: &SampleRecord, tokens_per_image: usize) -> usize {
+    let templated = format!("<|im_start|>User: {}<end_of_utterance>\nAssistant:", record.prompt);
+    tiny_token_count(&templated) - record.n_images + record.n_images * tokens_per_image
+}
+
+#[test]
+fn the_video_suite_runs_end_to_end_with_smolvlm2_frames() {
+    let sb = Sandbox::new();
+    let run_dir = sb.path("run");
+    let out = sb.bench(&["run", "--suite", "video", "--model", "tiny", "--out", run_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "bench run failed: {}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    for task in ["videomme", "videomme_w_subtitle", "mlvu", "mvbench_action_antonym"] {
+        assert!(table.lines().any(|l| l.starts_with(task)), "{task} missing from: {table}");
+    }
+
+    let manifest = manifest(&run_dir);
+    assert_eq!(manifest.tasks.len(), 23, "every video task ran: {:?}", manifest.skipped_tasks);
+    let records = read_records(&run_dir);
+    assert!(records.len() >= 60, "{} records", records.len());
+    for r in &records {
+        assert_eq!(r.status, SampleStatus::Ok, "{} {}: {:?}", r.task, r.sample_id, r.error);
+        assert!(r.prompt.starts_with("You are provided the following series of "), "{}", r.prompt);
+        assert_eq!(r.prompt.matches("<image>").count(), r.n_images, "one marker per frame");
+        assert!(r.n_images >= 1 && r.n_images <= 64);
+        let g = r.generation.as_ref().unwrap();
+        assert_eq!(g.prompt_tokens, expected_prompt_tokens(r, manifest.model.tokens_per_image), "{}", r.prompt);
+        assert_eq!(g.image_tokens, r.n_images * manifest.model.tokens_per_image);
+        assert!(r.score == Some(0.0) || r.score == Some(1.0));
+    }
+
+    // Video-MME: each prompt's block is exactly the one the sampling rule gives for its video.
+    let data = sb.path("home/fixtures/data");
+    let settings = SamplingSettings { frame_edge: 64, ..SamplingSettings::SMOLVLM2 };
+    let mut frame_counts = Vec::new();
+    for (question_id, file) in videomme_videos(&data) {
+        let info = probe_video(&file).unwrap();
+        let indices = sample_frame_indices(&info, &settings);
+        let timestamps: Vec<f64> = indices.iter().map(|&i| i as f64 / info.fps).collect();
+        let block = smolvlm2_video_block(info.duration_s(), &timestamps);
+        for task in ["videomme", "videomme_w_subtitle"] {
+            let r = records.iter().find(|r| r.task == task && r.sample_id == question_id).expect("recorded");
+            assert!(r.prompt.starts_with(&block), "{task} {question_id}:\n{}\n---\n{block}", r.prompt);
+            assert_eq!(r.n_images, indices.len());
+        }
+        frame_counts.push(indices.len());
+    }
+    frame_counts.sort_unstable();
+    frame_counts.dedup();
+    assert!(frame_counts.len() >= 3, "the fixture videos differ in length: {frame_counts:?}");
+    // With subtitles: the fixture's SRT lines at sampled frames, or the reference's placeholder.
+    let subtitled: Vec<&SampleRecord> = records.iter().filter(|r| r.task == "videomme_w_subtitle").collect();
+    assert!(subtitled
+        .iter()
+        .any(|r| r.prompt.contains("This video's subtitles are listed below: \nline 0 of video 001")));
+    assert!(subtitled.iter().any(|r| r.prompt.contains("listed below: \nNo subtitles available\n")));
+    // The benchmark-specific aggregates: Video-MME by duration, MLVU over its seven types.
+    let aggregates: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("aggregates.json")).unwrap()).unwrap();
+    let find = |task: &str| aggregates.as_array().unwrap().iter().find(|a| a["task"] == task).cloned().unwrap();
+    let videomme = find("videomme");
+    assert_eq!(videomme["rule"], "videomme");
+    assert_eq!(videomme["by_category"].as_object().unwrap().len(), 3, "{videomme}");
+    let mean = records.iter().filter(|r| r.task == "videomme").map(|r| r.score.unwrap()).sum::<f64>() / 12.0;
+    assert!((videomme["score_pct"].as_f64().unwrap() - 100.0 * mean).abs() < 1e-9, "lmms-eval counts every item");
+    assert_eq!(find("mlvu")["by_category"].as_object().unwrap().len(), 7);
+    assert_eq!(find("mvbench_action_antonym")["rule"], "mvbench");
+    // The frame cache holds one entry per distinct video and setting.
+    let cache = sb.path("home/cache/frames");
+    assert!(std::fs::read_dir(&cache).unwrap().count() >= 4);
+}
+
+#[test]
+fn a_missing_or_corrupt_video_fails_its_samples_and_the_run_goes_on() {
+    let sb = Sandbox::new();
+    let data = sb.fixtures();
+    let videos = videomme_videos(&data);
+    // Video 001 (questions 001-1..3) removed, video 003 (003-1..3) cut short.
+    let missing = videos.iter().find(|(q, _)| q == "001-1").unwrap().1.clone();
+    std::fs::remove_file(&missing).unwrap();
+    let corrupt = videos.iter().find(|(q, _)| q == "003-1").unwrap().1.clone();
+    let bytes = std::fs::read(&corrupt).unwrap();
+    std::fs::write(&corrupt, &bytes[..bytes.len() / 4]).unwrap();
+
+    let run_dir = sb.path("run");
+    let out = sb.bench(&[
+        "run",
+        "--task",
+        "videomme",
+        "--model",
+        "tiny",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records = read_records(&run_dir);
+    assert_eq!(records.len(), 12);
+    // A sample whose video cannot be read fails while its request is built, so its record is
+    // known by row index (three questions per video, in order); the error names the id.
+    for r in &records {
+        match r.index / 3 {
+            0 => {
+                assert_eq!(r.status, SampleStatus::Failed);
+                assert_eq!(r.score, None, "a failed sample is never scored");
+                let error = r.error.as_deref().unwrap();
+                assert!(error.contains(missing.to_str().unwrap()) && error.contains("does not exist"), "{error}");
+                assert!(error.contains(&format!("(id `001-{}`)", r.index + 1)), "{error}");
+            }
+            2 => {
+                assert_eq!(r.status, SampleStatus::Failed);
+                let error = r.error.as_deref().unwrap();
+                assert!(error.contains(corrupt.to_str().unwrap()) && error.contains("cannot decode video"), "{error}");
+                assert_eq!(error.lines().count(), 1, "{error}");
+            }
+            _ => assert_eq!(r.status, SampleStatus::Ok, "{:?}", r.error),
+        }
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["tasks"][0]["n_failed"], 6);
+    assert_eq!(summary["tasks"][0]["n_scored"], 6);
+}
+
+#[test]
+fn without_ffmpeg_samples_fail_naming_the_tool_and_the_make_target() {
+    let sb = Sandbox::new();
+    let data = sb.fixtures();
+    let out = sb
+        .command(&["run", "--task", "mlvu", "--model", "tiny", "--data-dir", data.to_str().unwrap()])
+        .env("SMOLBENCH_FFPROBE", "/nonexistent/ffprobe")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let line = err.lines().find(|l| l.starts_with("error:")).expect("an error line");
+    assert!(line.contains("`ffprobe` is not installed") && line.contains("make system-deps"), "{line}");
+}
+
+#[test]
+fn a_smolvlm2_named_checkpoint_runs_the_video_prompt() {
+    let sb = Sandbox::new();
+    let data = sb.fixtures();
+    // The tiny checkpoint renamed as SmolVLM2 names its architecture.
+    let model = sb.path("smolvlm2-tiny");
+    std::fs::create_dir_all(&model).unwrap();
+    for entry in std::fs::read_dir(sb.path("fixtures/models/tiny")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), model.join(entry.file_name())).unwrap();
+    }
+    let config_path = model.join("config.json");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["architectures"] = serde_json::json!(["SmolVLMForConditionalGeneration"]);
+    config["model_type"] = serde_json::json!("smolvlm");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+
+    let run_dir = sb.path("run");
+    let out = sb.bench(&[
+        "run",
+        "--task",
+        "mlvu",
+        "--model",
+        "500m-video",
+        "--model-path",
+        model.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = manifest(&run_dir);
+    assert!(manifest.model.prepare_changes.iter().any(|c| c.contains("SmolVLMForConditionalGeneration")));
+    let records = read_records(&run_dir);
+    assert_eq!(records.len(), 7);
+    for r in &records {
+        assert_eq!(r.status, SampleStatus::Ok, "{:?}", r.error);
+        assert!(r.prompt.contains("\nOnly give the best option.\n\nBest option: ("), "{}", r.prompt);
+        assert_eq!(
+            r.generation.as_ref().unwrap().prompt_tokens,
+            expected_prompt_tokens(r, manifest.model.tokens_per_image)
+        );
+    }
+}
+
+#[test]
+fn video_fixtures_are_identical_every_time() {
+    let sb = Sandbox::new();
+    let (a, b) = (sb.path("fa"), sb.path("fb"));
+    for dir in [&a, &b] {
+        let out = sb.bench(&["fixtures", "--out", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let videos: Vec<(String, PathBuf)> = videomme_videos(&a.join("data"));
+    assert!(videos.iter().any(|(_, f)| f.extension().is_some_and(|e| e == "mkv")), "one video is Matroska");
+    let mut files: Vec<PathBuf> = videos.into_iter().map(|(_, f)| f).collect();
+    files.push(a.join("data/lmms-lab/Video-MME/videomme/test-00000-of-00001.parquet"));
+    files.push(a.join("data/OpenGVLab/MVBench/action_antonym/train/0000.parquet"));
+    files.push(a.join("data/OpenGVLab/MVBench/video/ssv2_video/clip0.mp4"));
+    files.push(a.join("data/sy1998/MLVU_dev/data/test-00000-of-00001.parquet"));
+    for file in files {
+        let rel = file.strip_prefix(&a).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(b.join(rel)).unwrap(), "{} differs", rel.display());
+    }
+}
