@@ -25,9 +25,15 @@ system-deps:
 engine-patch:
 	runners/patches/apply.sh
 
+## Where cargo puts its builds.
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+
 ## Run the image suite on the embedded default (tiny model, synthetic data) and print the table.
+## The binary is the one `make test` builds (`cargo run` would resolve dependency features without
+## the dev-dependencies and compile mistral.rs a second time).
 demo: engine-patch system-deps
-	$(CARGO) run --bin bench -- run --suite image --model tiny
+	$(CARGO) test --workspace --no-run
+	$(TARGET_DIR)/debug/bench run --suite image --model tiny
 
 ## Run every test of the workspace.
 test: engine-patch system-deps
