@@ -4,60 +4,19 @@
 //! Each test gets its own `SMOLBENCH_HOME` and `HF_HOME`, so nothing is shared between tests or
 //! with the machine's caches.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use smolbench_core::{FinishReason, MemorySource, RunManifest, SampleRecord, SampleStatus};
+use smolbench_core::{FinishReason, MemorySource, RunManifest, SampleStatus};
 use smolbench_runners::model::tiny::tiny_token_count;
 use smolbench_tasks::metrics::{anls, score_mmmu_responses, AnlsProfile, MmmuResponse};
 use smolbench_tasks::run_order::RUN_ORDER_STEP;
 use smolbench_tasks::MetricProfile;
-
-struct Sandbox {
-    root: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        Sandbox { root: tempfile::tempdir().expect("temp dir") }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.path().join(rel)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench"));
-        cmd.args(args)
-            .env("SMOLBENCH_HOME", self.path("home"))
-            .env("HF_HOME", self.path("hf"))
-            .env_remove("HF_HUB_CACHE")
-            .env_remove("SMOLBENCH_TEST_SAMPLE_DELAY_MS")
-            .env("RAYON_NUM_THREADS", "1")
-            .current_dir(self.root.path());
-        cmd
-    }
-
-    fn bench(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("bench runs")
-    }
-
-    /// `bench run --task TASK --model tiny` followed by `args`.
-    fn run_tiny(&self, task: &str, args: &[&str]) -> Output {
-        self.bench(&[&["run", "--task", task, "--model", "tiny"][..], args].concat())
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn read_records(dir: &Path) -> Vec<SampleRecord> {
-    let text = std::fs::read_to_string(dir.join("samples.jsonl")).expect("samples.jsonl exists");
-    text.lines().map(|l| serde_json::from_str(l).expect("every line is a complete record")).collect()
-}
+use support::{read_records, stderr, Sandbox};
 
 /// The last line of stderr that starts with `error:`, asserting there is exactly one.
 fn single_error_line(out: &Output) -> String {

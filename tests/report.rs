@@ -5,51 +5,27 @@
 //! request and no uncaught exception, every image decodes, and the tables hold the numbers of
 //! each run's `summary.json`. A planted broken page proves the checker can fail.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use support::Sandbox;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-struct Sandbox {
-    root: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        Sandbox { root: tempfile::tempdir().expect("temp dir") }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.path().join(rel)
-    }
-
-    fn bench(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_bench"))
-            .args(args)
-            .env("SMOLBENCH_HOME", self.path("home"))
-            .env("HF_HOME", self.path("hf"))
-            .env_remove("HF_HUB_CACHE")
-            .env_remove("SMOLBENCH_TEST_SAMPLE_DELAY_MS")
-            .env("RAYON_NUM_THREADS", "1")
-            .current_dir(self.root.path())
-            .output()
-            .expect("bench runs")
-    }
-
-    /// A real run of the tiny model.
-    fn tiny_run(&self, name: &str, args: &[&str]) -> PathBuf {
-        let dir = self.path(name);
-        let mut all = vec!["run", "--model", "tiny", "--out", dir.to_str().unwrap()];
-        all.extend_from_slice(args);
-        let out = self.bench(&all);
-        assert!(out.status.success(), "bench run failed: {}", String::from_utf8_lossy(&out.stderr));
-        dir
-    }
+/// A real run of the tiny model, written to `<sandbox>/<name>`.
+fn tiny_run(sb: &Sandbox, name: &str, args: &[&str]) -> PathBuf {
+    let dir = sb.path(name);
+    let mut all = vec!["run", "--model", "tiny", "--out", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = sb.bench(&all);
+    assert!(out.status.success(), "bench run failed: {}", String::from_utf8_lossy(&out.stderr));
+    dir
 }
 
 fn read_json(path: &Path) -> Value {
@@ -257,8 +233,8 @@ fn the_page_checker_catches_broken_pages() {
 #[test]
 fn report_of_real_tiny_runs_loads_cleanly_and_holds_the_summary_numbers() {
     let sb = Sandbox::new();
-    let a = sb.tiny_run("run-a", &["--task", "docvqa", "--task", "mmmu", "--task", "ocrbench", "--limit", "6"]);
-    let b = sb.tiny_run("run-b", &["--task", "docvqa", "--task", "chartqa", "--limit", "4"]);
+    let a = tiny_run(&sb, "run-a", &["--task", "docvqa", "--task", "mmmu", "--task", "ocrbench", "--limit", "6"]);
+    let b = tiny_run(&sb, "run-b", &["--task", "docvqa", "--task", "chartqa", "--limit", "4"]);
     let site = sb.path("site");
     let out = sb.bench(&["report", a.to_str().unwrap(), b.to_str().unwrap(), "--out", site.to_str().unwrap()]);
     assert!(out.status.success(), "bench report failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -359,8 +335,8 @@ fn report_of_real_tiny_runs_loads_cleanly_and_holds_the_summary_numbers() {
 #[test]
 fn gate_on_real_tiny_runs() {
     let sb = Sandbox::new();
-    let a = sb.tiny_run("a", &["--task", "docvqa", "--task", "ai2d", "--limit", "5"]);
-    let b = sb.tiny_run("b", &["--task", "docvqa", "--task", "ai2d", "--limit", "5"]);
+    let a = tiny_run(&sb, "a", &["--task", "docvqa", "--task", "ai2d", "--limit", "5"]);
+    let b = tiny_run(&sb, "b", &["--task", "docvqa", "--task", "ai2d", "--limit", "5"]);
     let junit = sb.path("gate.xml");
     let md = sb.path("gate.md");
     let out = sb.bench(&[
@@ -384,7 +360,7 @@ fn gate_on_real_tiny_runs() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
 
     // Different sample sets: unusable input.
-    let c = sb.tiny_run("c", &["--task", "docvqa", "--task", "ai2d", "--limit", "4"]);
+    let c = tiny_run(&sb, "c", &["--task", "docvqa", "--task", "ai2d", "--limit", "4"]);
     let out = sb.bench(&["gate", "--baseline", a.to_str().unwrap(), "--candidate", c.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("different sample sets"));

@@ -4,63 +4,16 @@
 //!
 //! Each test gets its own `SMOLBENCH_HOME` and `HF_HOME`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
 use smolbench_datasets::video::{probe_video, sample_frame_indices, SamplingSettings};
 use smolbench_datasets::ParquetTable;
 use smolbench_runners::model::tiny::tiny_token_count;
 use smolbench_tasks::video_prompt::smolvlm2_video_block;
-
-struct Sandbox {
-    root: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        Sandbox { root: tempfile::tempdir().expect("temp dir") }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.path().join(rel)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench"));
-        cmd.args(args)
-            .env("SMOLBENCH_HOME", self.path("home"))
-            .env("HF_HOME", self.path("hf"))
-            .env_remove("HF_HUB_CACHE")
-            .env_remove("SMOLBENCH_TEST_SAMPLE_DELAY_MS")
-            .env_remove("SMOLBENCH_FFMPEG")
-            .env_remove("SMOLBENCH_FFPROBE")
-            .env("RAYON_NUM_THREADS", "1")
-            .current_dir(self.root.path());
-        cmd
-    }
-
-    fn bench(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("bench runs")
-    }
-
-    /// `bench fixtures --out <sandbox>/fixtures`; returns the data folder.
-    fn fixtures(&self) -> PathBuf {
-        let dir = self.path("fixtures");
-        let out = self.bench(&["fixtures", "--out", dir.to_str().unwrap()]);
-        assert!(out.status.success(), "bench fixtures failed: {}", stderr(&out));
-        dir.join("data")
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn read_records(dir: &Path) -> Vec<SampleRecord> {
-    let text = std::fs::read_to_string(dir.join("samples.jsonl")).expect("samples.jsonl exists");
-    text.lines().map(|l| serde_json::from_str(l).expect("every line is a complete record")).collect()
-}
+use support::{read_records, stderr, Sandbox};
 
 fn manifest(dir: &Path) -> RunManifest {
     serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()

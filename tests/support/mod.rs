@@ -1,5 +1,6 @@
-//! Helpers shared by the endpoint and serve tests: a sandboxed `bench`, `bench serve` processes
-//! on loopback, and a misbehaving HTTP server. Every wait is bounded in time.
+//! Helpers shared by the end-to-end tests: a sandboxed `bench` (its own `SMOLBENCH_HOME` and
+//! `HF_HOME`, nothing inherited that would change a run), `bench serve` processes on loopback, and
+//! a misbehaving HTTP server. Every wait is bounded in time.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -25,21 +26,47 @@ impl Sandbox {
         self.root.path().join(rel)
     }
 
-    pub fn command(&self, args: &[&str]) -> Command {
+    /// `bench ARGS` with `SMOLBENCH_HOME` at `<sandbox>/<home>` (separate homes stand for
+    /// separate machines).
+    pub fn command_in(&self, home: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench"));
         cmd.args(args)
-            .env("SMOLBENCH_HOME", self.path("home"))
+            .env("SMOLBENCH_HOME", self.path(home))
             .env("HF_HOME", self.path("hf"))
             .env_remove("HF_HUB_CACHE")
+            .env_remove("HF_ENDPOINT")
             .env_remove("SMOLBENCH_TEST_SAMPLE_DELAY_MS")
+            .env_remove("SMOLBENCH_TEST_ENGINE_PANIC_AT")
             .env_remove("SMOLBENCH_API_KEY")
+            .env_remove("SMOLBENCH_FFMPEG")
+            .env_remove("SMOLBENCH_FFPROBE")
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("JOB_COMPLETION_INDEX")
             .env("RAYON_NUM_THREADS", "1")
             .current_dir(self.root.path());
         cmd
     }
 
+    /// `bench ARGS` with the sandbox's home.
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.command_in("home", args)
+    }
+
     pub fn bench(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("bench runs")
+    }
+
+    /// `bench run --task TASK --model tiny` followed by `args`.
+    pub fn run_tiny(&self, task: &str, args: &[&str]) -> Output {
+        self.bench(&[&["run", "--task", task, "--model", "tiny"][..], args].concat())
+    }
+
+    /// `bench fixtures --out <sandbox>/fixtures`; returns the data folder.
+    pub fn fixtures(&self) -> PathBuf {
+        let dir = self.path("fixtures");
+        let out = self.bench(&["fixtures", "--out", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "bench fixtures failed: {}", stderr(&out));
+        dir.join("data")
     }
 
     /// Starts `bench serve --model tiny --port 0` and waits (at most 180 s) for its address.
