@@ -7,50 +7,23 @@
 //! processor panics on its engine thread ("Incorrect chat template"), killing the engine exactly
 //! as an engine bug would.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
+
+mod support;
 
 use serde_json::Value;
-use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
+use smolbench_core::{RunManifest, SampleStatus};
 use smolbench_runners::model::tiny::tiny_token_count;
+use support::{read_records, stderr, Sandbox};
 
-struct Sandbox {
-    root: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        Sandbox { root: tempfile::tempdir().expect("temp dir") }
+/// `bench ARGS` in the sandbox, with the engine made to die on the requests `panic_at` names.
+fn bench(sb: &Sandbox, args: &[&str], panic_at: Option<&str>) -> Output {
+    let mut cmd = sb.command(args);
+    if let Some(n) = panic_at {
+        cmd.env(smolbench_runners::TEST_PANIC_ENV, n);
     }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.path().join(rel)
-    }
-
-    fn bench(&self, args: &[&str], panic_at: Option<&str>) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench"));
-        cmd.args(args)
-            .env("SMOLBENCH_HOME", self.path("home"))
-            .env("HF_HOME", self.path("hf"))
-            .env_remove("HF_HUB_CACHE")
-            .env_remove("SMOLBENCH_TEST_SAMPLE_DELAY_MS")
-            .env("RAYON_NUM_THREADS", "1")
-            .current_dir(self.root.path());
-        match panic_at {
-            Some(n) => cmd.env(smolbench_runners::TEST_PANIC_ENV, n),
-            None => cmd.env_remove(smolbench_runners::TEST_PANIC_ENV),
-        };
-        cmd.output().expect("bench runs")
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn read_records(dir: &Path) -> Vec<SampleRecord> {
-    let text = std::fs::read_to_string(dir.join("samples.jsonl")).expect("samples.jsonl exists");
-    text.lines().map(|l| serde_json::from_str(l).expect("every line is a complete record")).collect()
+    cmd.output().expect("bench runs")
 }
 
 fn run_args<'a>(run_dir: &'a Path, limit: &'a str) -> Vec<&'a str> {
@@ -61,7 +34,7 @@ fn run_args<'a>(run_dir: &'a Path, limit: &'a str) -> Vec<&'a str> {
 fn an_engine_panic_fails_one_sample_and_the_run_goes_on() {
     let sb = Sandbox::new();
     let run_dir = sb.path("run");
-    let out = sb.bench(&run_args(&run_dir, "6"), Some("3"));
+    let out = bench(&sb, &run_args(&run_dir, "6"), Some("3"));
     assert!(out.status.success(), "the run must survive the engine's death: {}", stderr(&out));
     let records = read_records(&run_dir);
     assert_eq!(records.len(), 6, "every sample is recorded");
@@ -88,7 +61,7 @@ fn repeated_engine_deaths_stop_the_run_with_its_records_kept() {
     let run_dir = sb.path("run");
     let mut args = run_args(&run_dir, "8");
     args.extend(["--max-consecutive-failures", "3"]);
-    let out = sb.bench(&args, Some("2,3,4"));
+    let out = bench(&sb, &args, Some("2,3,4"));
     assert!(!out.status.success());
     let err = stderr(&out);
     let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("no error line: {err}"));
@@ -107,7 +80,7 @@ fn splitting_options_are_applied_and_recorded() {
     let run_dir = sb.path("run");
     let mut args = run_args(&run_dir, "3");
     args.extend(["--image-splitting", "on", "--longest-edge", "192"]);
-    let out = sb.bench(&args, None);
+    let out = bench(&sb, &args, None);
     assert!(out.status.success(), "{}", stderr(&out));
     let manifest: RunManifest =
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
@@ -136,7 +109,7 @@ fn splitting_options_are_applied_and_recorded() {
     let off_dir = sb.path("off");
     let mut args = run_args(&off_dir, "1");
     args.extend(["--encoder-cache", "on"]);
-    let out = sb.bench(&args, None);
+    let out = bench(&sb, &args, None);
     assert!(out.status.success(), "{}", stderr(&out));
     let manifest: RunManifest =
         serde_json::from_str(&std::fs::read_to_string(off_dir.join("run.json")).unwrap()).unwrap();
@@ -145,7 +118,7 @@ fn splitting_options_are_applied_and_recorded() {
     let g = read_records(&off_dir)[0].generation.clone().unwrap();
     assert_eq!((g.image_tiles, g.encoder_cache_hits), (1, Some(0)));
 
-    let bad = sb.bench(&["run", "--task", "docvqa", "--model", "tiny", "--image-splitting", "maybe"], None);
+    let bad = bench(&sb, &["run", "--task", "docvqa", "--model", "tiny", "--image-splitting", "maybe"], None);
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("neither `on` nor `off`"), "{}", stderr(&bad));
 }
