@@ -69,10 +69,13 @@ tar -xzf "$crate_file" -C "$work"
 [[ -f "$work/$CRATE/Cargo.toml" ]] || die "$crate_file does not unpack to $CRATE/"
 
 apply_patch() { # $1 = directory, $2 = extra flag (--dry-run or empty)
-    if command -v patch >/dev/null 2>&1; then
+    # SMOLBENCH_PATCH_TOOL=git forces the git fallback (used by tests).
+    if [[ "${SMOLBENCH_PATCH_TOOL:-}" != git ]] && command -v patch >/dev/null 2>&1; then
         (cd "$1" && patch -p1 --forward --batch --silent --fuzz=0 ${2:+"$2"} <"$PATCH")
     else
-        (cd "$1" && git apply -p1 ${2:+--check} "$PATCH")
+        # The copy sits inside this repository's target/: stop git from finding the repository,
+        # or it would apply paths relative to its top.
+        (cd "$1" && GIT_CEILING_DIRECTORIES="$(dirname "$1")" git apply -p1 ${2:+--check} "$PATCH")
     fi
 }
 

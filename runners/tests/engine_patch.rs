@@ -9,8 +9,16 @@ fn patches_dir() -> PathBuf {
 }
 
 fn check(patch: Option<&Path>) -> Output {
+    check_with(patch, None)
+}
+
+fn check_with(patch: Option<&Path>, tool: Option<&str>) -> Output {
     let mut cmd = Command::new("bash");
     cmd.arg(patches_dir().join("apply.sh")).arg("--check");
+    match tool {
+        Some(t) => cmd.env("SMOLBENCH_PATCH_TOOL", t),
+        None => cmd.env_remove("SMOLBENCH_PATCH_TOOL"),
+    };
     match patch {
         Some(p) => cmd.env("SMOLBENCH_ENGINE_PATCH", p),
         None => cmd.env_remove("SMOLBENCH_ENGINE_PATCH"),
@@ -27,6 +35,13 @@ fn the_patch_applies_to_the_pristine_crate() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn the_git_fallback_applies_it_too() {
+    // Machines without `patch` use `git apply`.
+    let out = check_with(None, Some("git"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

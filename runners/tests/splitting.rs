@@ -198,3 +198,23 @@ async fn splitting_off_gives_one_tile_per_image() {
     assert_eq!(generation.prompt_tokens, expected);
     assert_eq!(generation.image_tiles, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resize_rounding_follows_the_python_processor() {
+    // 300 x 201 at a 192 px longest edge: transformers computes int(192 / (300 / 201)) =
+    // int(128.64) = 128, so 2 rows of 64 px tiles; rounding (as stock mistral.rs 0.8.1 does)
+    // gives 129 -> 130 -> 3 rows. The patched engine must agree with the processor.
+    let loaded = load(&TinyGeometry::default(), ImageOptions { splitting: Some(true), longest_edge: Some(192) }).await;
+    assert_eq!(check(&loaded, &[(300, 201)], 192, 64, 4).await, vec![(2, 3)]);
+    assert_eq!(check(&loaded, &[(201, 300)], 192, 64, 4).await, vec![(3, 2)]);
+    // And a spread of other sizes (a fixed pseudo-random sequence).
+    let mut state = 0x2545_f491_u64;
+    let mut next = |lo: u64, hi: u64| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (lo + (state >> 33) % (hi - lo)) as u32
+    };
+    for _ in 0..12 {
+        let size = (next(20, 900), next(20, 900));
+        check(&loaded, &[size], 192, 64, 4).await;
+    }
+}

@@ -60,7 +60,8 @@ pub struct ModelRecord {
     pub engine: String,
     /// Weight dtype used by the engine.
     pub dtype: String,
-    /// Prompt tokens that one image adds (markers included), from the prepared processor config.
+    /// Prompt tokens that one unsplit image adds (markers included), from the prepared processor
+    /// config. With splitting, each sample records its own `image_tokens` and `image_tiles`.
     pub tokens_per_image: usize,
     /// Whether images were split into tiles (`--image-splitting`).
     #[serde(default)]
