@@ -3,10 +3,13 @@
 //! SmolVLM2 reads a video as frames interleaved with their timestamps (`Frame from 00:01:<image>`).
 //! mistral.rs 0.8.1 has no video input for this architecture and always lists a message's images
 //! before its text, so the chat template would render every `<image>` first. When a request's
-//! prompt holds exactly one `<image>` marker per image, [`InlineImages`] rewrites the message's
+//! prompt holds exactly one `<image>` marker per image, [`inline_images`] rewrites the message's
 //! content parts in prompt order (text, image, text, ...): the project's chat template renders
 //! each image part as `<image>` where it stands, and the engine expands each marker to that
 //! image's tokens in order (`mistralrs-0.8.1.md` §2.6).
+//!
+//! [`RewrittenMessages`] is the one way this crate changes a request's chat messages on their way
+//! into the engine: [`inline_images`] uses it, and so does the runner's engine-failure test hook.
 
 use std::sync::Arc;
 
@@ -26,11 +29,8 @@ pub fn places_images_inline(prompt: &str, n_images: usize) -> bool {
     n_images > 0 && prompt.matches(IMAGE_MARKER).count() == n_images
 }
 
-/// A request whose image messages are rewritten with the images at their markers.
-pub struct InlineImages(pub RequestBuilder);
-
 /// Rewrites each message whose text has one marker per image part into interleaved parts.
-fn interleave(messages: &mut [IndexMap<String, MessageContent>]) {
+fn interleave(messages: &mut ChatMessages) {
     for message in messages {
         let Some(parts) = message.get_mut("content").and_then(|c| c.as_mut().right()) else { continue };
         let is = |part: &IndexMap<String, Value>, kind: &str| part.get("type").and_then(Value::as_str) == Some(kind);
@@ -58,61 +58,83 @@ fn interleave(messages: &mut [IndexMap<String, MessageContent>]) {
     }
 }
 
-impl RequestLike for InlineImages {
+/// Chat messages as the engine receives them.
+pub type ChatMessages = [IndexMap<String, MessageContent>];
+
+/// A request whose chat messages `rewrite` changes when the engine takes them; everything else
+/// passes through unchanged.
+pub struct RewrittenMessages {
+    request: RequestBuilder,
+    rewrite: fn(&mut ChatMessages),
+}
+
+impl RewrittenMessages {
+    /// `request`, with its messages rewritten by `rewrite`.
+    pub fn new(request: RequestBuilder, rewrite: fn(&mut ChatMessages)) -> Self {
+        RewrittenMessages { request, rewrite }
+    }
+}
+
+/// `request` with each image placed at its `<image>` marker.
+pub fn inline_images(request: RequestBuilder) -> RewrittenMessages {
+    RewrittenMessages::new(request, interleave)
+}
+
+impl RequestLike for RewrittenMessages {
     fn messages_ref(&self) -> &[IndexMap<String, MessageContent>] {
-        RequestLike::messages_ref(&self.0)
+        RequestLike::messages_ref(&self.request)
     }
 
     fn images_ref(&self) -> &[image::DynamicImage] {
-        RequestLike::images_ref(&self.0)
+        RequestLike::images_ref(&self.request)
     }
 
     fn take_messages(&mut self) -> RequestMessage {
-        let mut message = RequestLike::take_messages(&mut self.0);
+        let mut message = RequestLike::take_messages(&mut self.request);
         if let RequestMessage::MultimodalChat { messages, .. } = &mut message {
-            interleave(messages);
+            (self.rewrite)(messages);
         }
         message
     }
 
     fn take_logits_processors(&mut self) -> Option<Vec<Arc<dyn CustomLogitsProcessor>>> {
-        RequestLike::take_logits_processors(&mut self.0)
+        RequestLike::take_logits_processors(&mut self.request)
     }
 
     fn take_adapters(&mut self) -> Option<Vec<String>> {
-        RequestLike::take_adapters(&mut self.0)
+        RequestLike::take_adapters(&mut self.request)
     }
 
     fn return_logprobs(&self) -> bool {
-        RequestLike::return_logprobs(&self.0)
+        RequestLike::return_logprobs(&self.request)
     }
 
     fn enable_search(&self) -> Option<bool> {
-        RequestLike::enable_search(&self.0)
+        RequestLike::enable_search(&self.request)
     }
 
     fn take_constraint(&mut self) -> Constraint {
-        RequestLike::take_constraint(&mut self.0)
+        RequestLike::take_constraint(&mut self.request)
     }
 
     fn take_tools(&mut self) -> Option<(Vec<Tool>, ToolChoice)> {
-        RequestLike::take_tools(&mut self.0)
+        RequestLike::take_tools(&mut self.request)
     }
 
     fn take_sampling_params(&mut self) -> SamplingParams {
-        RequestLike::take_sampling_params(&mut self.0)
+        RequestLike::take_sampling_params(&mut self.request)
     }
 
     fn take_web_search_options(&mut self) -> Option<WebSearchOptions> {
-        RequestLike::take_web_search_options(&mut self.0)
+        RequestLike::take_web_search_options(&mut self.request)
     }
 
     fn truncate_sequence(&self) -> bool {
-        RequestLike::truncate_sequence(&self.0)
+        RequestLike::truncate_sequence(&self.request)
     }
 
     fn resolve_pending_prefixes(&mut self, category: &ModelCategory) {
-        RequestLike::resolve_pending_prefixes(&mut self.0, category)
+        RequestLike::resolve_pending_prefixes(&mut self.request, category)
     }
 }
 
@@ -141,7 +163,7 @@ mod tests {
     fn markers_become_image_parts_in_order() {
         let prompt = "Video:\nFrame from 00:00:<image>\nFrame from 00:01:<image>\n\nQ?";
         let builder = RequestBuilder::new().add_image_message(TextMessageRole::User, prompt, vec![image(), image()]);
-        let message = InlineImages(builder).take_messages();
+        let message = inline_images(builder).take_messages();
         assert_eq!(parts(&message), ["Video:\nFrame from 00:00:", "<img>", "\nFrame from 00:01:", "<img>", "\n\nQ?"]);
     }
 
@@ -153,7 +175,7 @@ mod tests {
         assert!(!places_images_inline("<image>", 0));
         let builder =
             RequestBuilder::new().add_image_message(TextMessageRole::User, "a<image>b", vec![image(), image()]);
-        let message = InlineImages(builder).take_messages();
+        let message = inline_images(builder).take_messages();
         assert_eq!(parts(&message), ["<img>", "<img>", "a<image>b"]);
     }
 }

@@ -24,18 +24,17 @@ use std::time::Instant;
 use either::Either;
 use futures::FutureExt;
 use image::GenericImageView;
-use indexmap::IndexMap;
 use mistralrs::core::idefics3_encoder_cache;
 use mistralrs::{
-    Constraint, CustomLogitsProcessor, MessageContent, ModelCategory, ModelDType, MultimodalLoaderType,
-    MultimodalModelBuilder, RequestBuilder, RequestLike, Response, SamplingParams, TextMessageRole, TextMessages,
-    TokenSource, Tool, ToolChoice, WebSearchOptions,
+    MessageContent, ModelDType, MultimodalLoaderType, MultimodalModelBuilder, RequestBuilder, RequestLike, Response,
+    TextMessageRole, TextMessages, TokenSource,
 };
 use smolbench_core::{FinishReason, Generation, GenerationRequest};
 use tokio::sync::RwLock;
 
 use crate::device::ComputeDevice;
 use crate::error::RunnerError;
+use crate::inline_images::{inline_images, ChatMessages, RewrittenMessages};
 use crate::model::PreparedModel;
 
 /// The engine's name and version, as recorded in runs.
@@ -230,17 +229,16 @@ impl MistralRsRunner {
             let engine = self.engine.read().await;
             (engine.model.clone(), engine.epoch)
         };
-        let budget = self.budget(&model, request, images_count(&layouts), image_tokens).await?;
+        let budget = self.budget(&model, request, layouts.len(), image_tokens).await?;
         let builder = builder.set_deterministic_sampler().set_sampler_max_len(budget);
         let hits_before = idefics3_encoder_cache::TILE_HITS.load(Ordering::SeqCst);
         let panics_before = PANICS.load(Ordering::SeqCst);
         let streamed = if poison {
-            AssertUnwindSafe(stream(&model, PoisonedRequest(builder), &mut on_chunk)).catch_unwind().await
+            let poisoned = RewrittenMessages::new(builder, strip_image_parts);
+            AssertUnwindSafe(stream(&model, poisoned, &mut on_chunk)).catch_unwind().await
         } else if crate::inline_images::places_images_inline(&request.prompt, layouts.len()) {
             // One `<image>` marker per image (SmolVLM2's video prompt): images go at the markers.
-            AssertUnwindSafe(stream(&model, crate::inline_images::InlineImages(builder), &mut on_chunk))
-                .catch_unwind()
-                .await
+            AssertUnwindSafe(stream(&model, inline_images(builder), &mut on_chunk)).catch_unwind().await
         } else {
             AssertUnwindSafe(stream(&model, builder, &mut on_chunk)).catch_unwind().await
         };
@@ -289,7 +287,15 @@ impl MistralRsRunner {
         image_tokens: usize,
     ) -> Result<usize, RunnerError> {
         const LAYOUT_MARGIN: usize = 4;
+        /// More than the chat template adds around the messages.
+        const TEMPLATE_TOKENS: usize = 64;
         let Some(context) = self.max_sequence_length else { return Ok(request.max_new_tokens) };
+        // A text never has more tokens than bytes, so most requests fit without asking the engine
+        // to tokenize them.
+        let text_bytes = request.prompt.len() + request.assistant_prefix.as_ref().map_or(0, String::len);
+        if text_bytes + TEMPLATE_TOKENS + image_tokens + request.max_new_tokens <= context {
+            return Ok(request.max_new_tokens);
+        }
         let mut messages = TextMessages::new().add_message(TextMessageRole::User, &request.prompt);
         if let Some(prefix) = &request.assistant_prefix {
             messages = messages.add_message(TextMessageRole::Assistant, prefix);
@@ -421,10 +427,6 @@ async fn stream<R: RequestLike>(
     })
 }
 
-fn images_count<T>(layouts: &[T]) -> usize {
-    layouts.len()
-}
-
 /// A closed channel means the engine thread is gone (it panicked); anything else fails only the
 /// sample.
 fn classify(message: String) -> RunnerError {
@@ -436,58 +438,16 @@ fn classify(message: String) -> RunnerError {
     }
 }
 
-/// The [`TEST_PANIC_ENV`] hook's request: the wrapped request with every message's image parts
-/// removed while its images stay attached. mistral.rs 0.8.1's Idefics3 input processor then
+/// The [`TEST_PANIC_ENV`] hook's rewrite: every message's image parts removed while the request's
+/// images stay attached. mistral.rs 0.8.1's Idefics3 input processor then
 /// finds fewer `<image>` markers than images and panics on its engine thread.
-struct PoisonedRequest(RequestBuilder);
-
-impl RequestLike for PoisonedRequest {
-    fn messages_ref(&self) -> &[IndexMap<String, MessageContent>] {
-        RequestLike::messages_ref(&self.0)
-    }
-    fn images_ref(&self) -> &[image::DynamicImage] {
-        RequestLike::images_ref(&self.0)
-    }
-    fn take_messages(&mut self) -> mistralrs::core::RequestMessage {
-        let mut messages = RequestLike::take_messages(&mut self.0);
-        if let mistralrs::core::RequestMessage::MultimodalChat { messages, .. } = &mut messages {
-            for message in messages.iter_mut() {
-                if let Some(content) = message.get_mut("content") {
-                    if let MessageContent::Right(parts) = content {
-                        let text: String =
-                            parts.iter().filter_map(|p| p.get("text").and_then(|t| t.as_str())).collect();
-                        *content = MessageContent::Left(text);
-                    }
-                }
+fn strip_image_parts(messages: &mut ChatMessages) {
+    for message in messages.iter_mut() {
+        if let Some(content) = message.get_mut("content") {
+            if let MessageContent::Right(parts) = content {
+                let text: String = parts.iter().filter_map(|p| p.get("text").and_then(|t| t.as_str())).collect();
+                *content = MessageContent::Left(text);
             }
         }
-        messages
-    }
-    fn take_logits_processors(&mut self) -> Option<Vec<Arc<dyn CustomLogitsProcessor>>> {
-        RequestLike::take_logits_processors(&mut self.0)
-    }
-    fn take_adapters(&mut self) -> Option<Vec<String>> {
-        RequestLike::take_adapters(&mut self.0)
-    }
-    fn return_logprobs(&self) -> bool {
-        RequestLike::return_logprobs(&self.0)
-    }
-    fn enable_search(&self) -> Option<bool> {
-        RequestLike::enable_search(&self.0)
-    }
-    fn take_constraint(&mut self) -> Constraint {
-        RequestLike::take_constraint(&mut self.0)
-    }
-    fn take_tools(&mut self) -> Option<(Vec<Tool>, ToolChoice)> {
-        RequestLike::take_tools(&mut self.0)
-    }
-    fn take_sampling_params(&mut self) -> SamplingParams {
-        RequestLike::take_sampling_params(&mut self.0)
-    }
-    fn take_web_search_options(&mut self) -> Option<WebSearchOptions> {
-        RequestLike::take_web_search_options(&mut self.0)
-    }
-    fn resolve_pending_prefixes(&mut self, category: &ModelCategory) {
-        RequestLike::resolve_pending_prefixes(&mut self.0, category)
     }
 }
