@@ -412,42 +412,23 @@ fn latency_checks(report: &mut GateReport, task: &str, b: &TaskSummary, c: &Task
         });
         return;
     }
-    report.checks.push(ratio_check(
-        task,
-        "e2e p50",
-        b.e2e_ms.map(|p| p.p50),
-        c.e2e_ms.map(|p| p.p50),
-        cfg.e2e_p50_max_ratio,
-        false,
-        "ms",
-    ));
-    report.checks.push(ratio_check(
-        task,
-        "e2e p90",
-        b.e2e_ms.map(|p| p.p90),
-        c.e2e_ms.map(|p| p.p90),
-        cfg.e2e_p90_max_ratio,
-        false,
-        "ms",
-    ));
-    report.checks.push(ratio_check(
-        task,
-        "TTFT p50",
-        b.ttft_ms.map(|p| p.p50),
-        c.ttft_ms.map(|p| p.p50),
-        cfg.ttft_p50_max_ratio,
-        false,
-        "ms",
-    ));
-    report.checks.push(ratio_check(
-        task,
-        "decode p50",
-        b.decode_tokens_per_s.map(|p| p.p50),
-        c.decode_tokens_per_s.map(|p| p.p50),
-        cfg.decode_p50_max_slowdown,
-        true,
-        "tok/s",
-    ));
+    // (check, baseline, candidate, allowed ratio, higher is better, unit)
+    let latency = [
+        ("e2e p50", b.e2e_ms.map(|p| p.p50), c.e2e_ms.map(|p| p.p50), cfg.e2e_p50_max_ratio, false, "ms"),
+        ("e2e p90", b.e2e_ms.map(|p| p.p90), c.e2e_ms.map(|p| p.p90), cfg.e2e_p90_max_ratio, false, "ms"),
+        ("TTFT p50", b.ttft_ms.map(|p| p.p50), c.ttft_ms.map(|p| p.p50), cfg.ttft_p50_max_ratio, false, "ms"),
+        (
+            "decode p50",
+            b.decode_tokens_per_s.map(|p| p.p50),
+            c.decode_tokens_per_s.map(|p| p.p50),
+            cfg.decode_p50_max_slowdown,
+            true,
+            "tok/s",
+        ),
+    ];
+    for (name, base, cand, max_ratio, higher_is_better, unit) in latency {
+        report.checks.push(ratio_check(task, name, base, cand, max_ratio, higher_is_better, unit));
+    }
 }
 
 fn memory_check(report: &mut GateReport, task: &str, b: &TaskSummary, c: &TaskSummary, cfg: &MemoryGate) {

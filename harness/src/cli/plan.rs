@@ -128,17 +128,22 @@ fn job_name(args: &PlanArgs) -> String {
     args.job_name.clone().unwrap_or_else(|| dns_label(&format!("smolbench-{base}")))
 }
 
-/// The Slurm batch script.
-pub fn slurm_script(args: &PlanArgs) -> Result<String> {
-    let argv = shard_command(&args.bench, &args.run_args, &args.out, "auto")?;
-    let name = job_name(args);
-    let merge = shell_line(&[
+/// The command that merges the shards once all are done, as a shell line.
+fn merge_command(args: &PlanArgs) -> String {
+    shell_line(&[
         args.bench.clone(),
         "merge".into(),
         args.out.display().to_string(),
         "--out".into(),
         args.out.join("merged").display().to_string(),
-    ]);
+    ])
+}
+
+/// The Slurm batch script.
+pub fn slurm_script(args: &PlanArgs) -> Result<String> {
+    let argv = shard_command(&args.bench, &args.run_args, &args.out, "auto")?;
+    let name = job_name(args);
+    let merge = merge_command(args);
     let mut s = String::new();
     s.push_str("#!/bin/bash\n");
     s.push_str(&format!(
@@ -206,13 +211,7 @@ pub fn k8s_job(args: &PlanArgs) -> Result<Value> {
 /// The Indexed Job as a YAML document with a comment header.
 pub fn k8s_manifest(args: &PlanArgs) -> Result<String> {
     let job = k8s_job(args)?;
-    let merge = shell_line(&[
-        args.bench.clone(),
-        "merge".into(),
-        args.out.display().to_string(),
-        "--out".into(),
-        args.out.join("merged").display().to_string(),
-    ]);
+    let merge = merge_command(args);
     let mut s = format!(
         "# SmolBench: one run as {} shards in a Kubernetes Indexed Job (written by `bench plan`).\n",
         args.shards
