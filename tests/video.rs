@@ -12,6 +12,7 @@ use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
 use smolbench_datasets::video::{probe_video, sample_frame_indices, SamplingSettings};
 use smolbench_datasets::ParquetTable;
 use smolbench_runners::model::tiny::tiny_token_count;
+use smolbench_tasks::metrics::videomme_official_extract;
 use smolbench_tasks::video_prompt::smolvlm2_video_block;
 use support::{read_records, stderr, Sandbox};
 
@@ -245,4 +246,51 @@ fn video_fixtures_are_identical_every_time() {
         let rel = file.strip_prefix(&a).unwrap();
         assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(b.join(rel)).unwrap(), "{} differs", rel.display());
     }
+}
+
+#[test]
+fn sharded_video_runs_merge_to_the_same_aggregates_and_rescore_writes_its_own() {
+    let sb = Sandbox::new();
+    let data = sb.fixtures();
+    let data_s = data.to_str().unwrap();
+    let single = sb.path("single");
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["run", "--task", "mlvu", "--task", "videomme", "--model", "tiny", "--data-dir", data_s];
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend(extra);
+        let out = sb.bench(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    run(&single, &[]);
+    let sharded = sb.path("sharded");
+    run(&sharded, &["--shard", "0/2"]);
+    run(&sharded, &["--shard", "1/2"]);
+    let merged = sb.path("merged");
+    let out = sb.bench(&["merge", sharded.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let read = |path: PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+            .unwrap()
+    };
+    let single_aggregates = read(single.join("aggregates.json"));
+    assert_eq!(single_aggregates.as_array().unwrap().len(), 2, "{single_aggregates}");
+    assert_eq!(read(merged.join("aggregates.json")), single_aggregates, "the merge recomputes the aggregates");
+
+    // Rescoring with the official rules writes its own aggregates beside its summary; Video-MME's
+    // official rule counts only answered items, lmms-eval's all of them.
+    let out = sb.bench(&["rescore", merged.to_str().unwrap(), "--metric-profile", "official"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("videomme (Videomme rule, official profile)"));
+    let official = read(merged.join("aggregates.official.json"));
+    let videomme = official.as_array().unwrap().iter().find(|a| a["task"] == "videomme").unwrap().clone();
+    assert_eq!(videomme["profile"], "official", "{videomme}");
+    let records = read_records(&merged);
+    let answered: Vec<&SampleRecord> = records
+        .iter()
+        .filter(|r| r.task == "videomme")
+        .filter(|r| !videomme_official_extract(r.prediction.as_deref().unwrap_or("")).is_empty())
+        .collect();
+    assert_eq!(videomme["counted"], answered.len(), "{videomme}");
+    assert_eq!(read(merged.join("aggregates.json")), single_aggregates, "the run's own aggregates stay");
 }

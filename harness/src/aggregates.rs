@@ -71,12 +71,16 @@ pub fn render(aggregates: &[TaskAggregate]) -> String {
         .join("\n")
 }
 
-/// Writes `dir/aggregates.json` (nothing when there are none).
-pub fn write(dir: &Path, aggregates: &[TaskAggregate]) -> Result<()> {
+/// The aggregates file of a run scored with its own profiles.
+pub const AGGREGATES_FILE: &str = "aggregates.json";
+
+/// Writes `dir/file_name` (nothing when there are none): [`AGGREGATES_FILE`] for the run's own
+/// scores, `aggregates.<profile>.json` beside `summary.<profile>.json` after `bench rescore`.
+pub fn write(dir: &Path, file_name: &str, aggregates: &[TaskAggregate]) -> Result<()> {
     if aggregates.is_empty() {
         return Ok(());
     }
-    let path = dir.join("aggregates.json");
+    let path = dir.join(file_name);
     let text = serde_json::to_string_pretty(aggregates).context("serialising aggregates")?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))
 }

@@ -230,8 +230,9 @@ pub const MERGE_FILE: &str = "merge.json";
 /// parts' records, as a single-process run replays them at its end.
 pub fn write_merged(out: &Path, merged: &Merged) -> Result<RunSummary> {
     let mut records = merged.records.clone();
-    for task in crate::cli::tasks_of_run(&merged.manifest, None, out)? {
-        rescore_in_run_order(&task, &mut records);
+    let tasks = crate::cli::tasks_of_run(&merged.manifest, None, out)?;
+    for task in &tasks {
+        rescore_in_run_order(task, &mut records);
     }
     let mut store = RunStore::create(out, &merged.manifest)?;
     for record in &records {
@@ -239,6 +240,8 @@ pub fn write_merged(out: &Path, merged: &Merged) -> Result<RunSummary> {
     }
     let summary = smolbench_reports::summarise_run(&merged.manifest.run_id, &records);
     store.finish(&summary).context("writing summary.json")?;
+    let aggregates = crate::aggregates::task_aggregates(&tasks, &records);
+    crate::aggregates::write(out, crate::aggregates::AGGREGATES_FILE, &aggregates)?;
     let path = out.join(MERGE_FILE);
     std::fs::write(&path, serde_json::to_string_pretty(&merged.report)? + "\n")
         .with_context(|| format!("writing {}", path.display()))?;

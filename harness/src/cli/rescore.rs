@@ -2,7 +2,8 @@
 //!
 //! Each task is rebuilt from the definition stored in the run's `run.json` (not from today's
 //! built-in version), optionally with another metric profile, and every stored prediction is
-//! scored again. The result goes to `summary.<profile>.json` beside the run's own summary.
+//! scored again. The result goes to `summary.<profile>.json` beside the run's own summary, and
+//! the benchmark-specific aggregates (Video-MME, MLVU, MVBench) to `aggregates.<profile>.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -85,6 +86,11 @@ pub fn run(args: RescoreArgs) -> Result<ExitCode> {
     std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")
         .with_context(|| format!("writing {}", path.display()))?;
     println!("{}", smolbench_reports::render_table(&summary));
+    let aggregates = crate::aggregates::task_aggregates(&tasks, &rescored);
+    crate::aggregates::write(&args.run_dir, &format!("aggregates.{label}.json"), &aggregates)?;
+    if !aggregates.is_empty() {
+        println!("{}", crate::aggregates::render(&aggregates));
+    }
     println!(
         "{} of {} samples scored differently from the stored scores; summary in {}",
         changed,

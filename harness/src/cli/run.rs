@@ -570,7 +570,7 @@ async fn execute<R: Runner>(
         );
     }
     let aggregates = crate::aggregates::task_aggregates(plan.tasks.iter().map(|t| &t.task), &all.records);
-    crate::aggregates::write(store.dir(), &aggregates)?;
+    crate::aggregates::write(store.dir(), crate::aggregates::AGGREGATES_FILE, &aggregates)?;
     if !aggregates.is_empty() {
         println!("{}", crate::aggregates::render(&aggregates));
     }
