@@ -9,8 +9,9 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
-use smolbench_datasets::video::{probe_video, sample_frame_indices, SamplingSettings};
-use smolbench_datasets::ParquetTable;
+use smolbench_datasets::video::synth::{write_synthetic_video, SynthVideo};
+use smolbench_datasets::video::{clip_of, probe_video, sample_frame_indices, SamplingSettings, TimeWindow, VideoInfo};
+use smolbench_datasets::SplitTable;
 use smolbench_runners::model::tiny::tiny_token_count;
 use smolbench_tasks::metrics::videomme_official_extract;
 use smolbench_tasks::video_prompt::smolvlm2_video_block;
@@ -23,7 +24,7 @@ fn manifest(dir: &Path) -> RunManifest {
 /// The Video-MME fixture's rows as (question_id, video file).
 fn videomme_videos(data: &Path) -> Vec<(String, PathBuf)> {
     let root = data.join("lmms-lab/Video-MME");
-    let table = ParquetTable::open_split(&root, Some("videomme"), "test").unwrap();
+    let table = SplitTable::open_split(&root, Some("videomme"), "test").unwrap();
     let rows = table.read_rows(&["question_id", "videoID"], None).unwrap();
     rows.iter()
         .map(|r| {
@@ -239,8 +240,10 @@ fn video_fixtures_are_identical_every_time() {
     assert!(videos.iter().any(|(_, f)| f.extension().is_some_and(|e| e == "mkv")), "one video is Matroska");
     let mut files: Vec<PathBuf> = videos.into_iter().map(|(_, f)| f).collect();
     files.push(a.join("data/lmms-lab/Video-MME/videomme/test-00000-of-00001.parquet"));
-    files.push(a.join("data/OpenGVLab/MVBench/action_antonym/train/0000.parquet"));
-    files.push(a.join("data/OpenGVLab/MVBench/video/ssv2_video/clip0.mp4"));
+    files.push(a.join("data/OpenGVLab/MVBench/json/action_antonym.json"));
+    files.push(a.join("data/OpenGVLab/MVBench/fine_grained_action/train/0000.parquet"));
+    files.push(a.join("data/OpenGVLab/MVBench/video/ssv2_video_mp4/clip0.mp4"));
+    files.push(a.join("data/OpenGVLab/MVBench/video/tvqa/frames_fps3_hq/clip1/00007.jpg"));
     files.push(a.join("data/sy1998/MLVU_dev/data/test-00000-of-00001.parquet"));
     for file in files {
         let rel = file.strip_prefix(&a).unwrap();
@@ -293,4 +296,106 @@ fn sharded_video_runs_merge_to_the_same_aggregates_and_rescore_writes_its_own() 
         .collect();
     assert_eq!(videomme["counted"], answered.len(), "{videomme}");
     assert_eq!(read(merged.join("aggregates.json")), single_aggregates, "the run's own aggregates stay");
+}
+
+/// The SmolVLM2 block for `clip` of a video sampled with the tiny model's frame edge, computed
+/// here from the probe and the sampling rule (not by the sampler the run used).
+fn expected_block(info: &VideoInfo, window: Option<TimeWindow>) -> (String, usize) {
+    let settings = SamplingSettings { frame_edge: 64, ..SamplingSettings::SMOLVLM2 };
+    let (first, clip) = match window {
+        Some(w) => clip_of(info, &w).unwrap(),
+        None => (0, *info),
+    };
+    let indices = sample_frame_indices(&clip, &settings);
+    let timestamps: Vec<f64> = indices.iter().map(|&i| i as f64 / info.fps).collect();
+    assert!(first + indices.last().unwrap() < info.total_frames);
+    (smolvlm2_video_block(clip.duration_s(), &timestamps), indices.len())
+}
+
+#[test]
+fn mvbench_reads_its_json_layout_and_cuts_windows_from_whole_recordings_and_frame_folders() {
+    let sb = Sandbox::new();
+    let data = sb.fixtures();
+    let root = data.join("OpenGVLab/MVBench");
+    // lmms-eval's pre-cut clip of row 0 of action_sequence: read whole, before the recording.
+    let segment = root.join("video/star/Charades_segment/clip0.mp4");
+    let spec = SynthVideo { width: 64, height: 48, fps: (10, 1), frames: 23, tint: 9 };
+    write_synthetic_video(&segment, &spec).unwrap();
+
+    let run_dir = sb.path("run");
+    let tasks = ["mvbench_action_sequence", "mvbench_episodic_reasoning", "mvbench_fine_grained_action"];
+    // The synthetic source (not --data-dir), so the run checks the fixtures' own lock.
+    let fixtures = sb.path("fixtures");
+    let mut args = vec!["run", "--model", "tiny", "--fixtures", fixtures.to_str().unwrap()];
+    for task in tasks {
+        args.extend(["--task", task]);
+    }
+    args.extend(["--out", run_dir.to_str().unwrap()]);
+    let out = sb.bench(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records = read_records(&run_dir);
+    assert_eq!(records.len(), 6, "two rows per config");
+    for r in &records {
+        assert_eq!(r.status, SampleStatus::Ok, "{} {}: {:?}", r.task, r.sample_id, r.error);
+    }
+    let record = |task: &str, index: usize| records.iter().find(|r| r.task == task && r.index == index).unwrap();
+    let json = |config: &str| -> Vec<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(root.join(format!("json/{config}.json"))).unwrap()).unwrap()
+    };
+    let window_of = |row: &serde_json::Value| TimeWindow {
+        start_s: row["start"].as_f64().unwrap(),
+        end_s: row["end"].as_f64().unwrap(),
+    };
+
+    // action_sequence row 0: the pre-cut clip, whole; row 1: the recording cut to its window.
+    let rows = json("action_sequence");
+    let (block, n) = expected_block(&probe_video(&segment).unwrap(), None);
+    let r = record("mvbench_action_sequence", 0);
+    assert!(r.prompt.starts_with(&block), "{}\n---\n{block}", r.prompt);
+    assert_eq!((r.n_images, n), (2, 2), "2.3 s of clip: two frames");
+    let recording = root.join("video/star/Charades_v1_480/clip1.mp4");
+    let info = probe_video(&recording).unwrap();
+    let window = window_of(&rows[1]);
+    let (block, n) = expected_block(&info, Some(window));
+    let r = record("mvbench_action_sequence", 1);
+    assert!(r.prompt.starts_with(&block), "{}\n---\n{block}", r.prompt);
+    assert_eq!(r.n_images, n);
+    let (whole, _) = expected_block(&info, None);
+    assert_ne!(block, whole, "the window is not the whole recording");
+    assert!(r.prompt.contains("Only give the best option.\n"));
+
+    // episodic_reasoning: folders of JPEG frames at 3 fps, cut to each row's window.
+    let rows = json("episodic_reasoning");
+    for (index, row) in rows.iter().enumerate() {
+        let folder = root.join("video/tvqa/frames_fps3_hq").join(row["video"].as_str().unwrap());
+        let frames = std::fs::read_dir(&folder).unwrap().count();
+        let info = VideoInfo { total_frames: frames, fps: 3.0, width: 0, height: 0 };
+        let (block, n) = expected_block(&info, Some(window_of(row)));
+        let r = record("mvbench_episodic_reasoning", index);
+        assert!(r.prompt.starts_with(&block), "{}\n---\n{block}", r.prompt);
+        assert_eq!(r.n_images, n);
+    }
+
+    // fine_grained_action is read from the Hub's parquet conversion, scored like the others.
+    assert!(root.join("fine_grained_action/train/0000.parquet").is_file());
+    assert!(!root.join("json/fine_grained_action.json").exists());
+    assert!(record("mvbench_fine_grained_action", 1).score.is_some());
+    let manifest = manifest(&run_dir);
+    let task = manifest.tasks.iter().find(|t| t.name == "mvbench_episodic_reasoning").unwrap();
+    assert!(task.data_lock.starts_with("verified"), "{}", task.data_lock);
+}
+
+#[test]
+fn a_damaged_mvbench_json_file_is_named_with_what_to_do() {
+    let sb = Sandbox::new();
+    let data = sb.fixtures();
+    let file = data.join("OpenGVLab/MVBench/json/action_count.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, &text[..text.len() / 2]).unwrap();
+    let out = sb.run_tiny("mvbench_action_count", &["--data-dir", data.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let line = err.lines().find(|l| l.starts_with("error:")).expect("an error line");
+    assert!(line.contains(file.to_str().unwrap()) && line.contains("cannot read JSON data file"), "{line}");
+    assert!(line.contains("fetch it again"), "{line}");
 }

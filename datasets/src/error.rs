@@ -26,9 +26,9 @@ pub enum DatasetError {
         path: PathBuf,
     },
 
-    /// None of the known Hugging Face parquet layouts matched the split.
+    /// None of the known Hugging Face layouts matched the split.
     #[error(
-        "no parquet files for split `{split}` under {}; looked for {}; check the split/config names or run `bench fetch` again",
+        "no data files for split `{split}` under {}; looked for {}; check the split/config names or run `bench fetch` again",
         .root.display(),
         join_paths(.looked)
     )]
@@ -53,9 +53,22 @@ pub enum DatasetError {
         reason: String,
     },
 
+    /// A JSON data file (the layout some repositories declare in their card, such as MVBench's
+    /// `json/<config>.json`) that is not an array of objects or JSON Lines of objects.
+    #[error(
+        "cannot read JSON data file {}: {reason}; the file is damaged or not JSON — delete it and fetch it again",
+        .path.display()
+    )]
+    CorruptJson {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A column that was asked for is not in the file.
     #[error(
-        "parquet file {} has no column `{column}` (it has: {}); check the task's column names against this data set",
+        "data file {} has no column `{column}` (it has: {}); check the task's column names against this data set",
         .path.display(),
         .available.join(", ")
     )]

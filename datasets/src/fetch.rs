@@ -21,6 +21,9 @@ pub struct FetchRequest<'a> {
     pub config: Option<&'a str>,
     /// The split.
     pub split: &'a str,
+    /// The files the card declares for the config (MVBench's `json/<config>.json`); empty for the
+    /// usual parquet layouts.
+    pub data_files: &'a [String],
     /// The revision to download (a commit, or `main`); the lock's revision wins when it has one.
     pub revision: Option<&'a str>,
     /// The lock entry, if the project or the user has one for this task.
@@ -112,10 +115,10 @@ pub async fn fetch_dataset(request: &FetchRequest<'_>) -> Result<Fetched, FetchE
     let listing: Vec<String> = info.siblings.iter().map(|s| s.rfilename.clone()).collect();
     let wanted = match request.lock {
         Some(lock) if !lock.files.is_empty() => lock.files.iter().map(|f| f.path.clone()).collect(),
-        _ => select_split_files(&listing, request.config, request.split),
+        _ => select_split_files(&listing, request.config, request.split, request.data_files),
     };
     if wanted.is_empty() {
-        return Err(fail(format!("the repository at {revision} has no parquet files for split `{}`", request.split)));
+        return Err(fail(format!("the repository at {revision} has no data files for split `{}`", request.split)));
     }
     let mut files = Vec::new();
     for file in &wanted {
@@ -149,6 +152,7 @@ mod tests {
             repo_id: "lmms-lab/DocVQA",
             config: Some("DocVQA"),
             split: "validation",
+            data_files: &[],
             revision: None,
             lock,
             hub_dir: hub.path(),
@@ -207,6 +211,7 @@ mod tests {
             repo_id: "lmms-lab/DocVQA",
             config: Some("DocVQA"),
             split: "validation",
+            data_files: &[],
             revision: None,
             lock: Some(&lock),
             hub_dir: hub.path(),

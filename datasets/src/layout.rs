@@ -99,6 +99,29 @@ pub fn find_split_files(dataset_root: &Path, config: Option<&str>, split: &str) 
     })
 }
 
+/// The data files of a split whose repository card may declare them (`configs: - config_name:
+/// X, data_files: json/X.json`, as MVBench's does): the `declared` files (relative to the root)
+/// when every one of them is there, else [`find_split_files`]'s parquet layouts (a Hub parquet
+/// conversion of the same data). When neither is found, the error lists the declared files
+/// first among the places looked at.
+pub fn find_data_files(
+    dataset_root: &Path,
+    config: Option<&str>,
+    split: &str,
+    declared: &[String],
+) -> Result<Vec<PathBuf>, DatasetError> {
+    let declared: Vec<PathBuf> = declared.iter().map(|f| dataset_root.join(f)).collect();
+    if !declared.is_empty() && declared.iter().all(|f| f.is_file()) {
+        return Ok(declared);
+    }
+    match find_split_files(dataset_root, config, split) {
+        Err(DatasetError::NoSplitFiles { root, split, looked }) => {
+            Err(DatasetError::NoSplitFiles { root, split, looked: declared.into_iter().chain(looked).collect() })
+        }
+        other => other,
+    }
+}
+
 /// The files of `pattern`'s directory that match, sorted; none when the directory is absent.
 fn list_matching(pattern: &Pattern, split: &str) -> Result<Vec<PathBuf>, DatasetError> {
     let dir = pattern.dir();
@@ -277,9 +300,13 @@ mod tests {
     }
 }
 
-/// The same choice as [`find_split_files`], made on a repository's file list (paths relative to
-/// its root, `/`-separated) instead of a directory: what `bench fetch --task` downloads.
-pub fn select_split_files(listing: &[String], config: Option<&str>, split: &str) -> Vec<String> {
+/// The same choice as [`find_data_files`], made on a repository's file list (paths relative to
+/// its root, `/`-separated) instead of a directory: what `bench fetch --task` downloads. The
+/// `declared` files are chosen when the repository has every one of them.
+pub fn select_split_files(listing: &[String], config: Option<&str>, split: &str, declared: &[String]) -> Vec<String> {
+    if !declared.is_empty() && declared.iter().all(|f| listing.contains(f)) {
+        return declared.to_vec();
+    }
     let in_dir = |dir: &str, pattern: &Pattern| -> Vec<String> {
         let mut files: Vec<String> = listing
             .iter()
@@ -337,14 +364,27 @@ mod listing_tests {
             "InfographicVQA/validation-00000-of-00001.parquet",
         ]);
         assert_eq!(
-            select_split_files(&repo, Some("DocVQA"), "validation"),
+            select_split_files(&repo, Some("DocVQA"), "validation", &[]),
             names(&["DocVQA/validation-00000-of-00002.parquet", "DocVQA/validation-00001-of-00002.parquet"])
         );
         let data = names(&["data/test-00000-of-00001.parquet", "data/test_dev-00000-of-00001.parquet"]);
-        assert_eq!(select_split_files(&data, Some("default"), "test"), names(&["data/test-00000-of-00001.parquet"]));
+        assert_eq!(
+            select_split_files(&data, Some("default"), "test", &[]),
+            names(&["data/test-00000-of-00001.parquet"])
+        );
         let lone = names(&["mmstar.parquet", "README.md"]);
-        assert_eq!(select_split_files(&lone, Some("val"), "val"), names(&["mmstar.parquet"]));
+        assert_eq!(select_split_files(&lone, Some("val"), "val", &[]), names(&["mmstar.parquet"]));
         let not_lone = names(&["train.parquet"]);
-        assert!(select_split_files(&not_lone, None, "val").is_empty());
+        assert!(select_split_files(&not_lone, None, "val", &[]).is_empty());
+        // A card's declared files win when the repository has them all (MVBench's JSON), and
+        // the parquet layouts are the fallback.
+        let mvbench = names(&["json/action_sequence.json", "json/fine_grained_action.json", "video/star.zip"]);
+        let declared = names(&["json/action_sequence.json"]);
+        assert_eq!(select_split_files(&mvbench, Some("action_sequence"), "train", &declared), declared);
+        let converted = names(&["action_sequence/train/0000.parquet"]);
+        assert_eq!(
+            select_split_files(&converted, Some("action_sequence"), "train", &declared),
+            names(&["action_sequence/train/0000.parquet"])
+        );
     }
 }

@@ -261,7 +261,7 @@ fn all_image_fixtures_are_deterministic_small_and_findable() {
         for (fixture, (repo, summary)) in IMAGE_FIXTURES.iter().zip(write_all_image_fixtures(dir.path(), n, 1).unwrap())
         {
             let files = find_split_files(&dir.path().join(&repo), Some(fixture.config), fixture.split).unwrap();
-            let table = smolbench_datasets::ParquetTable::open(files).unwrap();
+            let table = smolbench_datasets::SplitTable::open(files).unwrap();
             assert_eq!(
                 (table.num_rows(), summary.rows, table.read_rows(&[], None).unwrap().len()),
                 (n, n, n),

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 use smolbench_datasets::fixtures::{docvqa_rows, write_docvqa_fixture, DOCVQA_COLUMNS, DOCVQA_CONFIG, DOCVQA_SPLIT};
-use smolbench_datasets::{find_split_files, Cell, DatasetError, ImageCell, ParquetTable, Row};
+use smolbench_datasets::{find_split_files, Cell, DatasetError, ImageCell, Row, SplitTable};
 
-fn open_fixture(root: &Path) -> ParquetTable {
+fn open_fixture(root: &Path) -> SplitTable {
     let files = find_split_files(root, Some(DOCVQA_CONFIG), DOCVQA_SPLIT).unwrap();
-    ParquetTable::open(files).unwrap()
+    SplitTable::open(files).unwrap()
 }
 
 fn sha256(path: &Path) -> String {
@@ -139,15 +139,15 @@ fn damaged_files_give_corrupt_parquet_naming_the_file() {
     let garbage = dir.path().join("garbage.parquet");
     let bytes: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     fs::write(&garbage, bytes).unwrap();
-    assert_corrupt(ParquetTable::open(vec![garbage.clone()]), &garbage);
+    assert_corrupt(SplitTable::open(vec![garbage.clone()]), &garbage);
 
     let truncated = dir.path().join("truncated.parquet");
     fs::write(&truncated, &good[..good.len() / 2]).unwrap();
-    assert_corrupt(ParquetTable::open(vec![summary.files[1].clone(), truncated.clone()]), &truncated);
+    assert_corrupt(SplitTable::open(vec![summary.files[1].clone(), truncated.clone()]), &truncated);
 
     let empty = dir.path().join("empty.parquet");
     fs::write(&empty, b"").unwrap();
-    assert_corrupt(ParquetTable::open(vec![empty.clone()]), &empty);
+    assert_corrupt(SplitTable::open(vec![empty.clone()]), &empty);
 
     // A good footer over zeroed data pages: opening works, reading fails cleanly.
     let footer_len = u32::from_le_bytes(good[good.len() - 8..good.len() - 4].try_into().unwrap());
@@ -156,12 +156,12 @@ fn damaged_files_give_corrupt_parquet_naming_the_file() {
     zeroed[4..data_end].fill(0);
     let pages = dir.path().join("pages.parquet");
     fs::write(&pages, zeroed).unwrap();
-    let table = ParquetTable::open(vec![pages.clone()]).unwrap();
+    let table = SplitTable::open(vec![pages.clone()]).unwrap();
     assert_eq!(table.num_rows(), 2);
     assert_corrupt(table.read_rows(&["image", "answers"], None), &pages);
 
     let absent = dir.path().join("absent.parquet");
-    assert!(matches!(ParquetTable::open(vec![absent]), Err(DatasetError::Io { .. })));
+    assert!(matches!(SplitTable::open(vec![absent]), Err(DatasetError::Io { .. })));
 }
 
 #[test]
@@ -233,7 +233,7 @@ fn generic_polars_types_convert_to_cells() {
     let path = dir.path().join("types.parquet");
     ParquetWriter::new(fs::File::create(&path).unwrap()).finish(&mut df).unwrap();
 
-    let rows = ParquetTable::open(vec![path]).unwrap().read_rows(&[], None).unwrap();
+    let rows = SplitTable::open(vec![path]).unwrap().read_rows(&[], None).unwrap();
     let r0: &Row = &rows[0];
     assert_eq!(r0["b"], Cell::Bool(true));
     assert_eq!(r0["i"], Cell::Int(1));
@@ -280,7 +280,7 @@ fn a_lone_root_file_is_the_only_split() {
 
 #[test]
 fn empty_table() {
-    let table = ParquetTable::open(Vec::new()).unwrap();
+    let table = SplitTable::open(Vec::new()).unwrap();
     assert_eq!(table.num_rows(), 0);
     assert!(table.columns().is_empty());
     assert!(table.read_rows(&["x"], None).unwrap().is_empty());

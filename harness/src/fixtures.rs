@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use smolbench_datasets::find_split_files;
+use smolbench_datasets::find_data_files;
 use smolbench_datasets::lock::{pin_files, DataLock, LockedDataset};
 use smolbench_runners::model::tiny::{write_tiny_checkpoint, TinyGeometry};
 use smolbench_runners::model::{check_model_dir, TINY_SEED};
@@ -18,6 +18,16 @@ use smolbench_tasks::{builtin_task, builtin_task_names};
 pub const FIXTURE_ROWS: usize = 24;
 /// Seed of the synthetic data sets.
 pub const DATA_SEED: u64 = 1729;
+
+/// The version of the synthetic sets' layout, kept in `<root>/data/FORMAT`; fixtures written by
+/// an older version are written anew (2: MVBench in its JSON layout, with windows and frame
+/// folders).
+const FIXTURES_FORMAT: &str = "2";
+
+/// The file holding [`FIXTURES_FORMAT`].
+fn format_stamp_path(root: &Path) -> PathBuf {
+    root.join("data").join("FORMAT")
+}
 
 /// The default fixtures root.
 pub fn default_fixtures_root() -> PathBuf {
@@ -41,7 +51,9 @@ fn write_fixtures_lock(root: &Path) -> Result<()> {
         let task = builtin_task(name)?;
         let dataset = &task.def().dataset;
         let dir = synthetic_data_dir(root, &dataset.repo_id);
-        let Ok(files) = find_split_files(&dir, Some(&dataset.config), &dataset.split) else { continue };
+        let Ok(files) = find_data_files(&dir, Some(&dataset.config), &dataset.split, &dataset.data_files) else {
+            continue;
+        };
         lock.upsert(LockedDataset {
             task: name.to_string(),
             repo_id: dataset.repo_id.clone(),
@@ -103,12 +115,26 @@ fn write_image_fixtures(root: &Path) -> Result<WrittenFixtures> {
         })
         .collect();
     write_fixtures_lock(root)?;
+    std::fs::write(format_stamp_path(root), format!("{FIXTURES_FORMAT}\n"))
+        .with_context(|| format!("writing {}", format_stamp_path(root).display()))?;
     Ok(WrittenFixtures { model_dir, datasets })
 }
 
 /// Writes the fixtures unless they are already present; the video sets only when `video` (a
 /// planned task reads videos), since they need `ffmpeg` and take a few seconds.
 pub fn ensure_fixtures(root: &Path, video: bool) -> Result<()> {
+    let stamp = format_stamp_path(root);
+    let current = std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == FIXTURES_FORMAT);
+    if !current && root.join("data").is_dir() {
+        tracing::info!("the synthetic data sets under {} are of an older layout; writing them anew", root.display());
+        let image = smolbench_datasets::fixtures::IMAGE_FIXTURES.iter().map(|f| f.repo_id);
+        for repo_id in image.chain(smolbench_datasets::fixtures::VIDEO_FIXTURE_REPOS) {
+            let dir = synthetic_data_dir(root, repo_id);
+            if dir.is_dir() {
+                std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+            }
+        }
+    }
     let data_present =
         smolbench_datasets::fixtures::IMAGE_FIXTURES.iter().all(|f| synthetic_data_dir(root, f.repo_id).is_dir());
     if check_model_dir(&root.join("models").join("tiny")).is_err()

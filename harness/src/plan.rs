@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use smolbench_core::{FileHash, SkippedTask};
 use smolbench_datasets::lock::{check_files, project_lock, DataLock, LockCheck};
-use smolbench_datasets::{find_split_files, hf_cache_dataset_dir, DatasetError, ParquetTable};
+use smolbench_datasets::{find_data_files, hf_cache_dataset_dir, DatasetError, SplitTable};
 use smolbench_runners::model::{
     image_options_for, prepare_model_dir_with, resolve_model, ImageOptions, PreparedModel, ResolvedModel,
 };
@@ -48,7 +48,7 @@ pub struct PlannedTask {
     /// The data set's revision, where known (see [`smolbench_core::TaskRecord::data_revision`]).
     pub data_revision: Option<String>,
     /// The split's shards.
-    pub table: ParquetTable,
+    pub table: SplitTable,
     /// Rows to run (after `--limit`).
     pub selected: usize,
     /// How the data files compared with the data lock ([`LockCheck::label`]).
@@ -142,7 +142,7 @@ pub fn locate_task_data(task: &Task, source: &DataSource, lock: &DataLock) -> Re
             }
         },
     };
-    match find_split_files(&dir, Some(&dataset.config), &dataset.split) {
+    match find_data_files(&dir, Some(&dataset.config), &dataset.split, &dataset.data_files) {
         Ok(files) => Ok(Located::Found(dir, files)),
         Err(
             e @ (DatasetError::MissingDir { .. }
@@ -259,7 +259,7 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         match locate_task_data(&task, &data_source, &lock)? {
             Located::Found(data_dir, files) => {
                 let data_lock = check_task_lock(&task, &lock, &lock_origin, &data_dir, &files)?;
-                let table = ParquetTable::open(files)?;
+                let table = SplitTable::open(files)?;
                 // Video tasks read their files beside the parquet, frames sized to the model's tile.
                 let task = task.with_video_source(&data_dir, frame_edge, Some(frame_cache_dir()));
                 let selected = request.limit.map_or(table.num_rows(), |l| l.min(table.num_rows()));

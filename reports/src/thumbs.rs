@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use smolbench_core::TaskRecord;
-use smolbench_datasets::{Cell, ParquetTable};
+use smolbench_datasets::{Cell, SplitTable};
 
 /// Longest edge of a thumbnail, in pixels.
 pub const THUMB_EDGE: u32 = 160;
@@ -51,7 +51,7 @@ pub fn write_thumbnails(
     let files: Vec<PathBuf> = task.data_files.iter().map(|f| Path::new(&task.data_dir).join(&f.path)).collect();
     let table = match files.iter().find(|f| !f.is_file()) {
         Some(missing) => Err(format!("data file {} is not on this machine", missing.display())),
-        None => ParquetTable::open(files).map_err(|e| e.to_string()),
+        None => SplitTable::open(files).map_err(|e| e.to_string()),
     };
     let table = match table {
         Ok(t) => t,

@@ -64,6 +64,6 @@ pub use metrics::{metric, Aggregation, Metric, MetricProfile, METRICS};
 pub use registry::{builtin_task, builtin_task_names, suite, suite_names};
 pub use task::{PreparedSample, Scored, Task};
 pub use taskdef::{
-    AnswerFormat, BreakdownDef, ColumnsDef, DatasetDef, DerivedBreakdown, GenerationDef, PromptCaseDef, PromptDef,
-    PromptProfileDef, ReplaceDef, ScoringDef, TaskDef, VideoDef, PROMPT_PROFILES,
+    AnswerFormat, BreakdownDef, ColumnsDef, DatasetDef, DerivedBreakdown, GenerationDef, PathTemplates, PromptCaseDef,
+    PromptDef, PromptProfileDef, ReplaceDef, ScoringDef, TaskDef, VideoDef, WindowDef, PROMPT_PROFILES,
 };

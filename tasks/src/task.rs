@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use smolbench_core::{EncodedImage, ExtractionStep, GenerationRequest, ScoringContext};
-use smolbench_datasets::video::{FrameSampler, SamplingSettings};
+use std::path::PathBuf;
+
+use smolbench_datasets::video::{Clip, FrameSampler, SamplingSettings, TimeWindow};
 use smolbench_datasets::Row;
 
 use crate::columnsdef::push_root;
@@ -20,7 +22,7 @@ use crate::rowread::{
 use crate::taskdef::TaskDef;
 use crate::template::Template;
 use crate::video_prompt::smolvlm2_video_block;
-use crate::videodef::SUBTITLES_PLACEHOLDER;
+use crate::videodef::{WindowDef, SUBTITLES_PLACEHOLDER};
 
 /// One data-set row made ready for a runner.
 #[derive(Debug, Clone)]
@@ -320,6 +322,10 @@ impl Task {
     }
 
     /// A video task's frames, prompt block and subtitles for `row`; `None` for image tasks.
+    ///
+    /// The video is the first of `video.path` (each with the extensions) that is present; where
+    /// none is and the task has a `[video.window]`, the first present of its paths, cut to the
+    /// row's window. A folder is read as frames at `video.frames-fps`.
     fn video_input(&self, row: &Row) -> Result<Option<VideoInput>, String> {
         let Some(def) = &self.def.video else { return Ok(None) };
         let source = self.video_source.as_ref().ok_or_else(|| {
@@ -329,14 +335,42 @@ impl Task {
             let t = Template::parse(template).map_err(|e| format!("video.{key}: {e}"))?;
             t.render(|name| text_at(row, name, "video")?.ok_or_else(|| format!("video column `{name}` is null")))
         };
-        let base = source.root.join(fill(&def.path, "path")?);
-        let candidates: Vec<std::path::PathBuf> = if def.extensions.is_empty() {
-            vec![base]
-        } else {
-            def.extensions.iter().map(|ext| std::path::PathBuf::from(format!("{}{ext}", base.display()))).collect()
+        let candidates = |templates: &[String], key: &str| -> Result<Vec<PathBuf>, String> {
+            let mut out = Vec::new();
+            for template in templates {
+                let base = source.root.join(fill(template, key)?);
+                if def.extensions.is_empty() {
+                    out.push(base);
+                } else {
+                    out.extend(def.extensions.iter().map(|ext| PathBuf::from(format!("{}{ext}", base.display()))));
+                }
+            }
+            Ok(out)
         };
-        let path = candidates.iter().find(|p| p.is_file()).unwrap_or(&candidates[0]);
-        let sampled = source.sampler.sample(path).map_err(|e| e.to_string())?;
+        let whole = candidates(def.path.templates(), "path")?;
+        let cut = match &def.window {
+            Some(window) => candidates(window.path.templates(), "window.path")?,
+            None => Vec::new(),
+        };
+        let (path, window) = match whole.iter().find(|p| p.exists()) {
+            Some(path) => (path, None),
+            None => match (cut.iter().find(|p| p.exists()), &def.window) {
+                (Some(path), Some(w)) => (path, Some(self.window_of(row, w)?)),
+                _ => return Err(missing_video(&whole, &cut)),
+            },
+        };
+        let folder_fps = match (path.is_dir(), def.frames_fps) {
+            (false, _) => None,
+            (true, Some(fps)) => Some(fps),
+            (true, None) => {
+                return Err(format!(
+                    "{} is a folder; a task whose videos are frame folders sets video.frames-fps",
+                    path.display()
+                ))
+            }
+        };
+        let clip = Clip { path, window, folder_fps };
+        let sampled = source.sampler.sample_clip(&clip).map_err(|e| e.to_string())?;
         let timestamps: Vec<f64> = sampled.frames.iter().map(|f| f.timestamp_s).collect();
         let block = smolvlm2_video_block(sampled.duration_s(), &timestamps);
         let subtitles = match &def.subtitles {
@@ -356,12 +390,33 @@ impl Task {
         Ok(Some(VideoInput { block, frames: sampled.frames.into_iter().map(|f| f.png).collect(), subtitles }))
     }
 
+    /// The row's window, from the columns `[video.window]` names (numbers, or numeric text).
+    fn window_of(&self, row: &Row, def: &WindowDef) -> Result<TimeWindow, String> {
+        let seconds = |column: &str| -> Result<f64, String> {
+            let text = text_at(row, column, "video window")?
+                .ok_or_else(|| format!("video window column `{column}` is null"))?;
+            text.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("video window column `{column}` holds {text:?}, not a number of seconds"))
+        };
+        Ok(TimeWindow { start_s: seconds(&def.start)?, end_s: seconds(&def.end)? })
+    }
+
     /// Extracts the answer from a raw generation and scores it against the references.
     pub fn score(&self, prediction: &str, references: &[String], context: &ScoringContext) -> Scored {
         let (extracted, trace) = run_pipeline(&self.steps, prediction);
         let score = self.metric.score(&extracted, references, context, self.profile());
         Scored { extracted, trace, score }
     }
+}
+
+/// The error for a row none of whose video paths is present: the first path, and the others.
+fn missing_video(whole: &[PathBuf], cut: &[PathBuf]) -> String {
+    let mut paths = whole.iter().chain(cut);
+    let first = paths.next().map(|p| p.display().to_string()).unwrap_or_default();
+    let others: Vec<String> = paths.map(|p| p.display().to_string()).collect();
+    let also = if others.is_empty() { String::new() } else { format!(" (nor {})", others.join(", ")) };
+    format!("video file {first} does not exist{also}; check the data set's video folder")
 }
 
 /// What a video contributes to a sample.

@@ -17,7 +17,7 @@ use crate::error::TaskError;
 use crate::extract::extractor;
 use crate::metrics::{metric, AggregationRule, MetricProfile};
 pub use crate::promptdef::{PromptCaseDef, PromptDef, PromptProfileDef, ReplaceDef, PROMPT_PROFILES};
-pub use crate::videodef::VideoDef;
+pub use crate::videodef::{PathTemplates, VideoDef, WindowDef};
 
 /// A whole task definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +54,11 @@ pub struct DatasetDef {
     pub config: String,
     /// The split, e.g. `validation`.
     pub split: String,
+    /// The data files the repository's card declares for this config and split (`data_files`),
+    /// relative to the repository root, e.g. MVBench's `json/action_sequence.json`. Read when
+    /// all are present; otherwise the usual parquet layouts (a Hub parquet conversion) are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_files: Vec<String>,
     /// A commit or tag to pin; absent means the default branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use smolbench_datasets::{find_split_files, write_all_image_fixtures, ParquetTable, IMAGE_FIXTURES};
+use smolbench_datasets::{find_split_files, write_all_image_fixtures, SplitTable, IMAGE_FIXTURES};
 use smolbench_tasks::{builtin_task, suite, AnswerFormat};
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -42,7 +42,7 @@ fn every_image_task_builds_every_fixture_row() {
 
         let files = find_split_files(&root.0.join(&ds.repo_id), Some(&ds.config), &ds.split)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let table = ParquetTable::open(files).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let table = SplitTable::open(files).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(table.num_rows(), n_rows, "{name}");
         for profile in task.prompt_profiles() {
             let task = task.clone().with_prompt_profile(profile).expect("defined");

@@ -2,7 +2,7 @@
 //! cache directory.
 //!
 //! A cache entry is a folder named by a hash of the video's canonical path, size, modification
-//! time and the sampling settings; it holds `frames.json` (the probe, indices, timestamps) and
+//! time, the sampling settings and the clip's window (and frame rate, for a frame folder); it holds `frames.json` (the probe, indices, timestamps) and
 //! one PNG per frame. Entries are written to a temporary folder and renamed into place, so a run
 //! killed midway never leaves a half-written entry that a later run would trust.
 
@@ -15,20 +15,39 @@ use sha2::{Digest, Sha256};
 
 use super::error::VideoError;
 use super::ffmpeg::{extract_frames, probe_video, VideoInfo};
-use super::sampling::{frame_size, sample_frame_indices, SamplingSettings};
+use super::folder::{decode_folder_frames, probe_folder};
+use super::sampling::{clip_of, frame_size, sample_frame_indices, SamplingSettings, TimeWindow};
 
 /// Bumped whenever the cached files' meaning changes.
-const CACHE_FORMAT: u32 = 1;
+const CACHE_FORMAT: u32 = 2;
 
 /// Frames decoded per `ffmpeg` process (each is one seeked input).
 const FRAMES_PER_PROCESS: usize = 16;
 
+/// What to sample: a video file, or a folder of frames at a known rate, whole or cut to a window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clip<'a> {
+    /// The video file, or the frame folder.
+    pub path: &'a Path,
+    /// Only this part of it (MVBench's `start`/`end`).
+    pub window: Option<TimeWindow>,
+    /// `path` is a folder of frames taken at this rate (see [`super::folder`]).
+    pub folder_fps: Option<f64>,
+}
+
+impl<'a> Clip<'a> {
+    /// The whole video file at `path`.
+    pub fn whole(path: &'a Path) -> Self {
+        Clip { path, window: None, folder_fps: None }
+    }
+}
+
 /// One sampled frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampledFrame {
-    /// The frame's index in the stream.
+    /// The frame's index in the stream (or the frame folder), counted from the video's start.
     pub index: usize,
-    /// `index / fps`, in seconds.
+    /// Seconds from the clip's start: `(index - first frame of the clip) / fps`.
     pub timestamp_s: f64,
     /// The frame as PNG, resized.
     pub png: Vec<u8>,
@@ -37,8 +56,12 @@ pub struct SampledFrame {
 /// A video's sampled frames and what was known about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampledVideo {
-    /// The probe.
+    /// The probe of the whole video.
     pub info: VideoInfo,
+    /// The clip the frames were sampled from: the whole video, or its window.
+    pub clip: VideoInfo,
+    /// The clip's first frame in the video.
+    pub first_frame: usize,
     /// The frames, in time order.
     pub frames: Vec<SampledFrame>,
     /// The size every frame was resized to (width, height).
@@ -48,9 +71,9 @@ pub struct SampledVideo {
 }
 
 impl SampledVideo {
-    /// `total_frames / fps`, in seconds.
+    /// The clip's `total_frames / fps`, in seconds (the whole video's when not cut).
     pub fn duration_s(&self) -> f64 {
-        self.info.duration_s()
+        self.clip.duration_s()
     }
 }
 
@@ -60,7 +83,11 @@ struct EntryMeta {
     format: u32,
     video: String,
     settings: SamplingSettings,
+    window: Option<TimeWindow>,
+    folder_fps: Option<f64>,
     info: VideoInfo,
+    first_frame: usize,
+    clip: VideoInfo,
     indices: Vec<usize>,
     frame_size: (u32, u32),
 }
@@ -85,24 +112,30 @@ impl FrameSampler {
         &self.settings
     }
 
-    /// The sampled frames of `video`: from the cache when present, else decoded (and cached).
+    /// The sampled frames of the whole video file `video`: [`FrameSampler::sample_clip`].
     pub fn sample(&self, video: &Path) -> Result<SampledVideo, VideoError> {
-        if !video.is_file() {
-            return Err(VideoError::Missing { path: video.to_path_buf() });
+        self.sample_clip(&Clip::whole(video))
+    }
+
+    /// The sampled frames of `clip`: from the cache when present, else decoded (and cached).
+    pub fn sample_clip(&self, clip: &Clip<'_>) -> Result<SampledVideo, VideoError> {
+        let present = if clip.folder_fps.is_some() { clip.path.is_dir() } else { clip.path.is_file() };
+        if !present {
+            return Err(VideoError::Missing { path: clip.path.to_path_buf() });
         }
         let Some(cache_dir) = &self.cache_dir else {
             let temp = temp_dir(&std::env::temp_dir())?;
-            let result = self.decode_into(video, &temp);
+            let result = self.decode_into(clip, &temp);
             let _ = std::fs::remove_dir_all(&temp);
             return result.map(|(meta, frames)| assemble(meta, frames, false));
         };
-        let entry = cache_dir.join(self.entry_key(video)?);
+        let entry = cache_dir.join(self.entry_key(clip)?);
         if let Some(hit) = read_entry(&entry) {
             return Ok(hit);
         }
         std::fs::create_dir_all(cache_dir).map_err(|e| VideoError::io(cache_dir, e))?;
         let temp = temp_dir(cache_dir)?;
-        let (meta, frames) = match self.decode_into(video, &temp) {
+        let (meta, frames) = match self.decode_into(clip, &temp) {
             Ok(decoded) => decoded,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&temp);
@@ -116,53 +149,96 @@ impl FrameSampler {
         Ok(assemble(meta, frames, false))
     }
 
-    /// The cache folder name for `video` under these settings.
-    fn entry_key(&self, video: &Path) -> Result<String, VideoError> {
+    /// The cache folder name for `clip` under these settings. A frame folder is known by its
+    /// modification time and how many entries it has.
+    fn entry_key(&self, clip: &Clip<'_>) -> Result<String, VideoError> {
+        let video = clip.path;
         let canonical = std::fs::canonicalize(video).map_err(|e| VideoError::io(video, e))?;
         let meta = std::fs::metadata(&canonical).map_err(|e| VideoError::io(&canonical, e))?;
         let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        let size = if meta.is_dir() {
+            std::fs::read_dir(&canonical).map_err(|e| VideoError::io(&canonical, e))?.count() as u64
+        } else {
+            meta.len()
+        };
         let mut hasher = Sha256::new();
         hasher.update(CACHE_FORMAT.to_le_bytes());
         hasher.update(canonical.to_string_lossy().as_bytes());
-        hasher.update(meta.len().to_le_bytes());
+        hasher.update(size.to_le_bytes());
         hasher.update(mtime.to_le_bytes());
         hasher.update(serde_json::to_vec(&self.settings).unwrap_or_default());
+        hasher.update(serde_json::to_vec(&(clip.window, clip.folder_fps)).unwrap_or_default());
         let stem = video.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let stem: String =
             stem.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(40).collect();
         Ok(format!("{stem}-{}", hex::encode(&hasher.finalize()[..10])))
     }
 
-    /// Probes, samples and decodes `video` into `dir`, writing `frames.json` last.
-    fn decode_into(&self, video: &Path, dir: &Path) -> Result<(EntryMeta, Vec<Vec<u8>>), VideoError> {
-        let info = probe_video(video)?;
-        let indices = sample_frame_indices(&info, &self.settings);
+    /// Probes, samples and decodes `clip` into `dir`, writing `frames.json` last.
+    fn decode_into(&self, clip: &Clip<'_>, dir: &Path) -> Result<(EntryMeta, Vec<Vec<u8>>), VideoError> {
+        let video = clip.path;
+        let folder = clip.folder_fps.map(|fps| probe_folder(video, fps)).transpose()?;
+        let info = match &folder {
+            Some(folder) => folder.info,
+            None => probe_video(video)?,
+        };
+        let (first_frame, clip_info) = match &clip.window {
+            Some(window) => clip_of(&info, window).map_err(|reason| VideoError::corrupt(video, &reason))?,
+            None => (0, info),
+        };
+        let indices: Vec<usize> =
+            sample_frame_indices(&clip_info, &self.settings).into_iter().map(|i| i + first_frame).collect();
         let size = frame_size(info.width, info.height, self.settings.frame_edge);
+        let meta = EntryMeta {
+            format: CACHE_FORMAT,
+            video: video.display().to_string(),
+            settings: self.settings,
+            window: clip.window,
+            folder_fps: clip.folder_fps,
+            info,
+            first_frame,
+            clip: clip_info,
+            indices,
+            frame_size: size,
+        };
+        let frames = match &folder {
+            Some(folder) => {
+                let frames = decode_folder_frames(folder, &meta.indices, size)?;
+                for (i, png) in frames.iter().enumerate() {
+                    let target = dir.join(format!("frame_{i:04}.png"));
+                    std::fs::write(&target, png).map_err(|e| VideoError::io(&target, e))?;
+                }
+                frames
+            }
+            None => self.extract_into(video, &info, &meta.indices, size, dir)?,
+        };
+        let meta_path = dir.join("frames.json");
+        let text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
+        std::fs::write(&meta_path, text).map_err(|e| VideoError::io(&meta_path, e))?;
+        Ok((meta, frames))
+    }
+
+    /// Decodes frames `indices` of the video file with FFmpeg into `dir/frame_NNNN.png`.
+    fn extract_into(
+        &self,
+        video: &Path,
+        info: &VideoInfo,
+        indices: &[usize],
+        size: (u32, u32),
+        dir: &Path,
+    ) -> Result<Vec<Vec<u8>>, VideoError> {
         let mut files = Vec::with_capacity(indices.len());
         for (chunk_no, chunk) in indices.chunks(FRAMES_PER_PROCESS).enumerate() {
             let chunk_dir = dir.join(format!("part{chunk_no}"));
             std::fs::create_dir_all(&chunk_dir).map_err(|e| VideoError::io(&chunk_dir, e))?;
-            for (offset, file) in extract_frames(video, &info, chunk, size, &chunk_dir)?.into_iter().enumerate() {
+            for (offset, file) in extract_frames(video, info, chunk, size, &chunk_dir)?.into_iter().enumerate() {
                 let target = dir.join(format!("frame_{:04}.png", chunk_no * FRAMES_PER_PROCESS + offset));
                 std::fs::rename(&file, &target).map_err(|e| VideoError::io(&file, e))?;
                 files.push(target);
             }
             let _ = std::fs::remove_dir(&chunk_dir);
         }
-        let frames =
-            files.iter().map(|f| std::fs::read(f).map_err(|e| VideoError::io(f, e))).collect::<Result<Vec<_>, _>>()?;
-        let meta = EntryMeta {
-            format: CACHE_FORMAT,
-            video: video.display().to_string(),
-            settings: self.settings,
-            info,
-            indices,
-            frame_size: size,
-        };
-        let meta_path = dir.join("frames.json");
-        let text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
-        std::fs::write(&meta_path, text).map_err(|e| VideoError::io(&meta_path, e))?;
-        Ok((meta, frames))
+        files.iter().map(|f| std::fs::read(f).map_err(|e| VideoError::io(f, e))).collect()
     }
 }
 
@@ -189,13 +265,14 @@ fn read_entry(entry: &Path) -> Option<SampledVideo> {
 
 fn assemble(meta: EntryMeta, pngs: Vec<Vec<u8>>, cached: bool) -> SampledVideo {
     let fps = meta.info.fps;
+    let first = meta.first_frame;
     let frames = meta
         .indices
         .iter()
         .zip(pngs)
-        .map(|(&index, png)| SampledFrame { index, timestamp_s: index as f64 / fps, png })
+        .map(|(&index, png)| SampledFrame { index, timestamp_s: (index - first) as f64 / fps, png })
         .collect();
-    SampledVideo { info: meta.info, frames, frame_size: meta.frame_size, cached }
+    SampledVideo { info: meta.info, clip: meta.clip, first_frame: first, frames, frame_size: meta.frame_size, cached }
 }
 
 #[cfg(test)]
@@ -255,6 +332,63 @@ mod tests {
         for frame in &sampled.frames {
             assert_eq!(frame_number_of(&frame.png), Some(frame.index % 256), "frame {}", frame.index);
         }
+    }
+
+    #[test]
+    fn a_window_samples_its_clip_with_times_from_the_clip_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = SamplingSettings { frame_edge: 32, ..SamplingSettings::SMOLVLM2 };
+        let sampler = FrameSampler::new(settings, Some(dir.path().join("cache")));
+        // 12 s at 10 fps; [3, 8.5) s is frames 30..=84, 5.5 s, so round(5.5) = 6 frames at
+        // linspace(0, 54, 6) = 0, 10, 21, 32, 43, 54 into the clip.
+        let path = video(dir.path(), "whole.mp4", (10, 1), 120);
+        let window = Some(TimeWindow { start_s: 3.0, end_s: 8.5 });
+        let clip = Clip { path: &path, window, folder_fps: None };
+        let sampled = sampler.sample_clip(&clip).unwrap();
+        assert_eq!((sampled.first_frame, sampled.clip.total_frames), (30, 55));
+        assert!((sampled.duration_s() - 5.5).abs() < 1e-12);
+        let indices: Vec<usize> = sampled.frames.iter().map(|f| f.index).collect();
+        assert_eq!(indices, [30, 40, 51, 62, 73, 84]);
+        let times: Vec<f64> = sampled.frames.iter().map(|f| f.timestamp_s).collect();
+        assert_eq!(times, [0.0, 1.0, 2.1, 3.2, 4.3, 5.4]);
+        for frame in &sampled.frames {
+            assert_eq!(frame_number_of(&frame.png), Some(frame.index), "frame {}", frame.index);
+        }
+        // The window is part of the cache key: the whole video is another entry.
+        assert!(sampler.sample_clip(&clip).unwrap().cached);
+        let whole = sampler.sample(&path).unwrap();
+        assert!(!whole.cached);
+        assert_eq!(whole.frames.len(), 12);
+        // A window past the video's end fails naming the file.
+        let late = Clip { window: Some(TimeWindow { start_s: 20.0, end_s: 25.0 }), ..clip };
+        let err = sampler.sample_clip(&late).unwrap_err().to_string();
+        assert!(err.contains("whole.mp4") && err.contains("holds no frame of the video"), "{err}");
+    }
+
+    #[test]
+    fn a_frame_folder_samples_like_a_video_at_its_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = SamplingSettings { frame_edge: 32, ..SamplingSettings::SMOLVLM2 };
+        let sampler = FrameSampler::new(settings, Some(dir.path().join("cache")));
+        let folder = dir.path().join("clip_14");
+        let spec = SynthVideo { width: 96, height: 64, fps: (3, 1), frames: 30, tint: 40 };
+        super::super::synth::write_synthetic_frame_folder(&folder, &spec).unwrap();
+        // 10 s at 3 fps: 10 frames; the window [2, 6) s is frames 6..18, 4 frames.
+        let whole = sampler.sample_clip(&Clip { path: &folder, window: None, folder_fps: Some(3.0) }).unwrap();
+        assert_eq!(whole.info, VideoInfo { total_frames: 30, fps: 3.0, width: 96, height: 64 });
+        let indices: Vec<usize> = whole.frames.iter().map(|f| f.index).collect();
+        assert_eq!(indices, [0, 3, 6, 9, 12, 16, 19, 22, 25, 29]);
+        let window = Some(TimeWindow { start_s: 2.0, end_s: 6.0 });
+        let cut = sampler.sample_clip(&Clip { path: &folder, window, folder_fps: Some(3.0) }).unwrap();
+        let indices: Vec<usize> = cut.frames.iter().map(|f| f.index).collect();
+        assert_eq!(indices, [6, 9, 13, 17]);
+        assert_eq!(cut.frames[1].timestamp_s, 1.0);
+        for frame in whole.frames.iter().chain(&cut.frames) {
+            assert_eq!(frame_number_of(&frame.png), Some(frame.index), "frame {}", frame.index);
+            let png = image::load_from_memory(&frame.png).unwrap();
+            assert_eq!((png.width(), png.height()), (32, 22));
+        }
+        assert!(sampler.sample_clip(&Clip { path: &folder, window, folder_fps: Some(3.0) }).unwrap().cached);
     }
 
     #[test]

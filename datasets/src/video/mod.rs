@@ -5,8 +5,10 @@
 //!   uniform, skipping a second at each end of long videos) and their timestamps.
 //! - [`ffmpeg`]: `ffprobe` for the stream's frame count, rate and size; `ffmpeg` to decode the
 //!   chosen frames, resized to the model's tile size, as PNG.
-//! - [`FrameSampler`]: the two together with a frame cache, so a video is decoded once per
-//!   setting however many questions refer to it.
+//! - [`folder`]: videos stored as folders of numbered frame images at a known rate (MVBench's
+//!   TVQA clips), read with the `image` crate instead of FFmpeg.
+//! - [`FrameSampler`]: the two together with a frame cache, so a video (or a window of it) is
+//!   decoded once per setting however many questions refer to it.
 //! - [`synth`]: synthetic videos for fixtures and tests, each frame's colour encoding its index.
 //! - [`subtitles`]: SubRip (`.srt`) files, for Video-MME's subtitle variant.
 //!
@@ -15,11 +17,12 @@
 mod cache;
 mod error;
 pub mod ffmpeg;
+pub mod folder;
 pub mod sampling;
 pub mod subtitles;
 pub mod synth;
 
-pub use cache::{FrameSampler, SampledFrame, SampledVideo};
+pub use cache::{Clip, FrameSampler, SampledFrame, SampledVideo};
 pub use error::VideoError;
 pub use ffmpeg::{probe_video, VideoInfo};
-pub use sampling::{frame_size, sample_frame_indices, SamplingSettings};
+pub use sampling::{clip_of, frame_size, sample_frame_indices, SamplingSettings, TimeWindow};

@@ -12,6 +12,11 @@
 //!    sorted (`np.unique`);
 //! 4. a frame's timestamp is `index / video_fps` seconds (`VideoMetadata.timestamps`).
 //!
+//! A question about part of a recording (MVBench's rows with `start`/`end`) is asked of the clip
+//! cut to that window, as the reference reads pre-cut segment files: [`clip_of`] gives the frames
+//! whose time `index / fps` lies in `[start, end)`, and the rule above runs on that clip, its
+//! timestamps counted from the clip's first frame.
+//!
 //! The SmolVLM2 checkpoints' `processor_config.json` set `video_sampling = {max_frames: 64,
 //! fps: 1, video_size: {longest_edge: 512}}`. Frames are resized so the longest edge is
 //! `video_size.longest_edge`, keeping the aspect ratio and rounding the other side up to an even
@@ -75,6 +80,38 @@ pub fn sample_frame_indices(info: &VideoInfo, settings: &SamplingSettings) -> Ve
     indices.sort_unstable();
     indices.dedup();
     indices
+}
+
+/// A part of a video, in seconds from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    /// Where the clip starts.
+    pub start_s: f64,
+    /// Where it ends (the frame at exactly this time is not in it).
+    pub end_s: f64,
+}
+
+/// The frames of `info`'s video inside `window`: `(first frame, the clip's own info)`, the clip
+/// holding the frames whose time `index / fps` is in `[start, end)`. `Err` says why the window
+/// holds no frame.
+pub fn clip_of(info: &VideoInfo, window: &TimeWindow) -> Result<(usize, VideoInfo), String> {
+    let TimeWindow { start_s, end_s } = *window;
+    if !(start_s.is_finite() && end_s.is_finite()) || start_s < 0.0 || end_s <= start_s {
+        return Err(format!("the window [{start_s}, {end_s}] s is not a time span"));
+    }
+    // The first frame at or after a time; a hair of tolerance so that 2.0 s at 25 fps is frame 50.
+    let frame_at = |t: f64| ((t * info.fps) - 1e-6).ceil().max(0.0) as usize;
+    let first = frame_at(start_s).min(info.total_frames);
+    let end = frame_at(end_s).min(info.total_frames);
+    if end <= first {
+        return Err(format!(
+            "the window [{start_s}, {end_s}] s holds no frame of the video ({} frames at {:.3} fps, {:.2} s)",
+            info.total_frames,
+            info.fps,
+            info.duration_s()
+        ));
+    }
+    Ok((first, VideoInfo { total_frames: end - first, ..*info }))
 }
 
 /// `np.linspace(start, end, n, dtype=int)`: `start + i * step` with `step = (end - start) / (n -
@@ -153,6 +190,23 @@ mod tests {
         // 8 s at 0.5 fps = 4 frames; round(8) = 8 wanted, linspace(0, 3, 8) has repeats.
         let s = SamplingSettings::SMOLVLM2;
         assert_eq!(sample_frame_indices(&info(4, 0.5), &s), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_window_is_the_frames_in_start_to_end() {
+        // 20 s at 25 fps, [2, 5.5) s: frames 50..=137 (137 is at 5.48 s), a 3.52 s clip.
+        let (first, clip) = clip_of(&info(500, 25.0), &TimeWindow { start_s: 2.0, end_s: 5.5 }).unwrap();
+        assert_eq!((first, clip.total_frames, clip.fps), (50, 88, 25.0));
+        // NTSC: 1.0 s is between frames 29 (0.968 s) and 30 (1.001 s).
+        let (first, clip) = clip_of(&info(300, 30000.0 / 1001.0), &TimeWindow { start_s: 1.0, end_s: 2.0 }).unwrap();
+        assert_eq!((first, clip.total_frames), (30, 30));
+        // A window past the end is cut to the video; one wholly past it is an error.
+        let (first, clip) = clip_of(&info(100, 10.0), &TimeWindow { start_s: 8.0, end_s: 30.0 }).unwrap();
+        assert_eq!((first, clip.total_frames), (80, 20));
+        let err = clip_of(&info(100, 10.0), &TimeWindow { start_s: 12.0, end_s: 30.0 }).unwrap_err();
+        assert!(err.contains("holds no frame of the video (100 frames at 10.000 fps, 10.00 s)"), "{err}");
+        assert!(clip_of(&info(100, 10.0), &TimeWindow { start_s: 3.0, end_s: 3.0 }).is_err());
+        assert!(clip_of(&info(100, 10.0), &TimeWindow { start_s: f64::NAN, end_s: 3.0 }).is_err());
     }
 
     #[test]

@@ -87,6 +87,24 @@ pub fn write_synthetic_video(path: &Path, spec: &SynthVideo) -> Result<(), Video
     Ok(())
 }
 
+/// Writes `spec`'s frames as a frame folder (see [`super::folder`]): `dir/00001.jpg`, ... in
+/// MVBench's TVQA naming, each frame the flat colour that [`write_synthetic_video`] gives it,
+/// as baseline JPEG at quality 95 (flat colours survive it within a level or two).
+pub fn write_synthetic_frame_folder(dir: &Path, spec: &SynthVideo) -> Result<(), VideoError> {
+    std::fs::create_dir_all(dir).map_err(|e| VideoError::io(dir, e))?;
+    for n in 0..spec.frames {
+        let colour = image::Rgb([(n % 16 * 16 + 8) as u8, (n / 16 % 16 * 16 + 8) as u8, spec.tint]);
+        let frame = image::RgbImage::from_pixel(spec.width, spec.height, colour);
+        let path = dir.join(format!("{:05}.jpg", n + 1));
+        let file = std::fs::File::create(&path).map_err(|e| VideoError::io(&path, e))?;
+        let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(std::io::BufWriter::new(file), 95);
+        encoder
+            .encode_image(&frame)
+            .map_err(|e| VideoError::corrupt(&path, &format!("cannot write the frame: {e}")))?;
+    }
+    Ok(())
+}
+
 /// The frame number a decoded frame of a [`write_synthetic_video`] video encodes, read from the
 /// colour at its centre (mod 256).
 pub fn frame_number_of(png: &[u8]) -> Option<usize> {

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use smolbench_datasets::{find_split_files, Cell, ParquetTable, Row};
+use smolbench_datasets::{find_split_files, Cell, Row, SplitTable};
 
 /// The type a column has in the real data set, as it reads back.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +69,7 @@ pub fn relative(root: &Path, files: &[PathBuf]) -> Vec<String> {
 /// the rows.
 pub fn read_checked(root: &Path, config: &str, split: &str, schema: &[(&str, Kind)], n_rows: usize) -> Vec<Row> {
     let files = find_split_files(root, Some(config), split).unwrap();
-    let table = ParquetTable::open(files).unwrap();
+    let table = SplitTable::open(files).unwrap();
     assert_eq!(table.num_rows(), n_rows);
     let names: Vec<&str> = schema.iter().map(|(n, _)| *n).collect();
     assert_eq!(table.columns(), names);

@@ -58,6 +58,7 @@ pub async fn run(args: FetchArgs) -> Result<ExitCode> {
             repo_id: &dataset.repo_id,
             config: Some(&dataset.config),
             split: &dataset.split,
+            data_files: &dataset.data_files,
             revision: dataset.revision.as_deref(),
             lock: lock.entry(name),
             hub_dir: &hub,

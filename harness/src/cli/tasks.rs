@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use smolbench_datasets::{find_split_files, hf_cache_dataset_dir, ParquetTable};
+use smolbench_datasets::{find_data_files, hf_cache_dataset_dir, SplitTable};
 use smolbench_tasks::{builtin_task, builtin_task_names};
 
 /// Arguments of `bench tasks`.
@@ -33,8 +33,8 @@ pub fn run(args: TasksArgs) -> anyhow::Result<ExitCode> {
         ));
         let local = dirs
             .filter_map(|dir| {
-                let files = find_split_files(&dir, Some(&ds.config), &ds.split).ok()?;
-                let table = ParquetTable::open(files).ok()?;
+                let files = find_data_files(&dir, Some(&ds.config), &ds.split, &ds.data_files).ok()?;
+                let table = SplitTable::open(files).ok()?;
                 let partial = match ds.rows {
                     Some(full) if table.num_rows() < full => format!(" (partial: {} of {full})", table.num_rows()),
                     _ => String::new(),

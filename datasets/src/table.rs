@@ -1,5 +1,6 @@
-//! A table spread over parquet shard files: row counts and schema from the footers, and rows read
-//! lazily, shard by shard, as [`Cell`]s.
+//! A table spread over the data files of one split: parquet shards (row counts and schema from
+//! the footers, rows read lazily, shard by shard) or JSON data files (read whole, see
+//! [`crate::json`]), both as [`Cell`]s.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -11,36 +12,57 @@ use polars::prelude::*;
 
 use crate::cell::{Cell, ImageCell, Row};
 use crate::error::DatasetError;
+use crate::json::{is_json_file, JsonRows};
 use crate::layout::find_split_files;
 
-/// One shard: its path, footer, row count and column names.
+/// What a shard's rows come from.
+enum Contents {
+    /// A parquet file's footer; rows are read when asked for.
+    Parquet(FileMetadataRef),
+    /// A JSON data file, parsed.
+    Json(JsonRows),
+}
+
+/// One data file: its path, contents, row count and column names.
 struct Shard {
     path: PathBuf,
-    metadata: FileMetadataRef,
+    contents: Contents,
     rows: usize,
     columns: Vec<String>,
 }
 
-/// The rows of one split, stored in one or more parquet files read in the order given.
-pub struct ParquetTable {
+/// The rows of one split, stored in one or more data files read in the order given.
+pub struct SplitTable {
     shards: Vec<Shard>,
     files: Vec<PathBuf>,
 }
 
-impl std::fmt::Debug for ParquetTable {
+impl std::fmt::Debug for SplitTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParquetTable").field("files", &self.files).field("rows", &self.num_rows()).finish()
+        f.debug_struct("SplitTable").field("files", &self.files).field("rows", &self.num_rows()).finish()
     }
 }
 
-impl ParquetTable {
-    /// Reads the footer (row count, schema) of every file. Rows are not read yet.
+impl SplitTable {
+    /// Opens every file: a parquet file's footer (row count, schema) is read, its rows not yet; a
+    /// `.json`/`.jsonl` file is parsed whole.
     ///
-    /// Fails with [`DatasetError::CorruptParquet`] naming the first file whose footer cannot be
-    /// read (truncated download, not a parquet file), or [`DatasetError::Io`] if it cannot be opened.
+    /// Fails with [`DatasetError::CorruptParquet`] (or [`DatasetError::CorruptJson`]) naming the
+    /// first file that cannot be read (truncated download, wrong format), or
+    /// [`DatasetError::Io`] if it cannot be opened.
     pub fn open(files: Vec<PathBuf>) -> Result<Self, DatasetError> {
         let mut shards = Vec::with_capacity(files.len());
         for path in &files {
+            if is_json_file(path) {
+                let json = JsonRows::read(path)?;
+                shards.push(Shard {
+                    path: path.clone(),
+                    rows: json.rows.len(),
+                    columns: json.columns.clone(),
+                    contents: Contents::Json(json),
+                });
+                continue;
+            }
             let file = File::open(path).map_err(|e| DatasetError::io(path, e))?;
             let mut reader = ParquetReader::new(file);
             let (metadata, schema) = guarded(path, || {
@@ -51,29 +73,29 @@ impl ParquetTable {
             shards.push(Shard {
                 path: path.clone(),
                 rows: metadata.num_rows,
-                metadata,
+                contents: Contents::Parquet(metadata),
                 columns: schema.iter_names().map(|n| n.to_string()).collect(),
             });
         }
-        Ok(ParquetTable { shards, files })
+        Ok(SplitTable { shards, files })
     }
 
-    /// [`find_split_files`] then [`ParquetTable::open`].
+    /// [`find_split_files`] then [`SplitTable::open`].
     pub fn open_split(dataset_root: &Path, config: Option<&str>, split: &str) -> Result<Self, DatasetError> {
         Self::open(find_split_files(dataset_root, config, split)?)
     }
 
-    /// Total rows over all shards, from the footers.
+    /// Total rows over all files.
     pub fn num_rows(&self) -> usize {
         self.shards.iter().map(|s| s.rows).sum()
     }
 
-    /// The column names of the first shard, in file order (empty for a table with no files).
+    /// The column names of the first file, in file order (empty for a table with no files).
     pub fn columns(&self) -> Vec<String> {
         self.shards.first().map(|s| s.columns.clone()).unwrap_or_default()
     }
 
-    /// The shard files, in reading order.
+    /// The data files, in reading order.
     pub fn files(&self) -> &[PathBuf] {
         &self.files
     }
@@ -122,9 +144,13 @@ impl Shard {
                 available: self.columns.clone(),
             });
         }
+        let metadata = match &self.contents {
+            Contents::Json(json) => return Ok(json.slice(&wanted, offset, len)),
+            Contents::Parquet(metadata) => metadata,
+        };
         let file = File::open(&self.path).map_err(|e| DatasetError::io(&self.path, e))?;
         let mut reader = ParquetReader::new(file).with_columns(Some(wanted.clone())).with_slice(Some((offset, len)));
-        reader.set_metadata(self.metadata.clone());
+        reader.set_metadata(metadata.clone());
         let df = guarded(&self.path, || reader.finish())?;
 
         let mut rows = vec![Row::new(); df.height()];
