@@ -9,6 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
+use smolbench_datasets::fake_hub::FakeHub;
 use smolbench_datasets::video::synth::{write_synthetic_video, SynthVideo};
 use smolbench_datasets::video::{clip_of, probe_video, sample_frame_indices, SamplingSettings, TimeWindow, VideoInfo};
 use smolbench_datasets::SplitTable;
@@ -398,4 +399,88 @@ fn a_damaged_mvbench_json_file_is_named_with_what_to_do() {
     let line = err.lines().find(|l| l.starts_with("error:")).expect("an error line");
     assert!(line.contains(file.to_str().unwrap()) && line.contains("cannot read JSON data file"), "{line}");
     assert!(line.contains("fetch it again"), "{line}");
+}
+
+/// Packs every file under `dir/prefix` into the zip archive `out` (stored, paths from `dir`).
+fn pack(dir: &Path, prefix: &str, out: &Path) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(prefix)).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for file in files {
+        let name = format!("{prefix}/{}", file.file_name().unwrap().to_string_lossy());
+        zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut zip, &std::fs::read(&file).unwrap()).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn bench_fetch_brings_the_videos_a_run_needs_from_files_or_archives() {
+    let sb = Sandbox::new();
+    let data = sb.fixtures();
+    let model = sb.path("fixtures/models/tiny");
+    let run = |tasks: &[&str], out: &str| -> Vec<SampleRecord> {
+        let out_dir = sb.path(out);
+        let mut args = vec!["run", "--model", "tiny", "--model-path", model.to_str().unwrap()];
+        args.extend(["--out", out_dir.to_str().unwrap()]);
+        for task in tasks {
+            args.extend(["--task", task]);
+        }
+        let out = sb.bench(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        read_records(&out_dir)
+    };
+
+    // MVBench's `video` branch keeps its videos as files: only those the rows name come down,
+    // a TVQA frame folder with all its frames.
+    let hub = FakeHub::serve("OpenGVLab/MVBench", "5eed0001", &data.join("OpenGVLab/MVBench")).unwrap();
+    let tasks = ["mvbench_action_sequence", "mvbench_episodic_reasoning"];
+    let out = sb
+        .command(&["fetch", "--task", tasks[0], "--task", tasks[1]])
+        .env("HF_ENDPOINT", hub.endpoint())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("mvbench_action_sequence: 2 video files, 0 archives"), "{stdout}");
+    let snapshot = sb.path("hf/hub/datasets--OpenGVLab--MVBench/snapshots/5eed0001");
+    assert!(snapshot.join("json/action_sequence.json").is_file());
+    assert!(snapshot.join("video/star/Charades_v1_480/clip1.mp4").is_file());
+    let frames = std::fs::read_dir(snapshot.join("video/tvqa/frames_fps3_hq/clip1")).unwrap().count();
+    assert_eq!(
+        frames,
+        std::fs::read_dir(data.join("OpenGVLab/MVBench/video/tvqa/frames_fps3_hq/clip1")).unwrap().count()
+    );
+    assert!(!snapshot.join("video/clevrer").exists(), "videos of tasks not asked for stay behind");
+    drop(hub);
+    let records = run(&tasks, "run-mvbench");
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        assert_eq!(r.status, SampleStatus::Ok, "{} {}: {:?}", r.task, r.sample_id, r.error);
+    }
+
+    // Video-MME ships zip archives: fetched and unpacked where the task reads them.
+    let remote = sb.path("remote-videomme");
+    let local = data.join("lmms-lab/Video-MME");
+    std::fs::create_dir_all(remote.join("videomme")).unwrap();
+    let parquet = "videomme/test-00000-of-00001.parquet";
+    std::fs::copy(local.join(parquet), remote.join(parquet)).unwrap();
+    pack(&local, "data", &remote.join("videos_chunked_01.zip"));
+    pack(&local, "subtitle", &remote.join("subtitle.zip"));
+    let hub = FakeHub::serve("lmms-lab/Video-MME", "5eed0002", &remote).unwrap();
+    let out =
+        sb.command(&["fetch", "--task", "videomme_w_subtitle"]).env("HF_ENDPOINT", hub.endpoint()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let videos = std::fs::read_dir(local.join("data")).unwrap().count();
+    let subtitles = std::fs::read_dir(local.join("subtitle")).unwrap().count();
+    let expected = format!("0 video files, 2 archives ({} files unpacked)", videos + subtitles);
+    assert!(stdout.contains(&expected), "{stdout}");
+    drop(hub);
+    let records = run(&["videomme_w_subtitle"], "run-videomme");
+    assert_eq!(records.len(), 12);
+    for r in &records {
+        assert_eq!(r.status, SampleStatus::Ok, "{}: {:?}", r.sample_id, r.error);
+    }
+    assert!(records.iter().any(|r| r.prompt.contains("listed below: \nline 0 of video 001")));
 }

@@ -66,6 +66,18 @@ pub enum DatasetError {
         reason: String,
     },
 
+    /// A zip archive of videos that cannot be unpacked.
+    #[error(
+        "cannot unpack archive {}: {reason}; the download is damaged or incomplete — delete it and fetch it again",
+        .path.display()
+    )]
+    CorruptArchive {
+        /// The archive.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A column that was asked for is not in the file.
     #[error(
         "data file {} has no column `{column}` (it has: {}); check the task's column names against this data set",

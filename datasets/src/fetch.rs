@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hf_hub::api::tokio::ApiRepo;
 use hf_hub::{Repo, RepoType};
 
 use crate::layout::select_split_files;
@@ -50,6 +51,11 @@ pub struct Fetched {
     pub files: Vec<PathBuf>,
     /// How they compared with the lock.
     pub lock_check: LockCheck,
+    /// Every file of the repository at that revision (paths relative to its root), for
+    /// [`fetch_files`] to choose videos from.
+    pub listing: Vec<String>,
+    /// The revision the files were downloaded at (a branch, tag or commit, as asked).
+    pub revision: String,
 }
 
 /// Why a fetch failed, in one line that says what to do instead.
@@ -91,7 +97,18 @@ fn manual_instructions(request: &FetchRequest<'_>, revision: &str) -> String {
     )
 }
 
-/// Downloads the split's parquet files into the hub cache and checks them against the lock.
+/// The `hf-hub` handle on `request`'s repository at `revision`.
+fn open_repo(request: &FetchRequest<'_>, revision: &str, progress: bool) -> Result<ApiRepo, String> {
+    let api = hf_hub::api::tokio::ApiBuilder::from_env()
+        .with_cache_dir(request.hub_dir.to_path_buf())
+        .with_endpoint(request.endpoint.to_string())
+        .with_progress(progress)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(api.repo(Repo::with_revision(request.repo_id.to_string(), RepoType::Dataset, revision.to_string())))
+}
+
+/// Downloads the split's data files into the hub cache and checks them against the lock.
 pub async fn fetch_dataset(request: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
     let revision = request.lock.and_then(|l| l.revision.as_deref()).or(request.revision).unwrap_or("main").to_string();
     let endpoint = request.endpoint.to_string();
@@ -101,13 +118,7 @@ pub async fn fetch_dataset(request: &FetchRequest<'_>) -> Result<Fetched, FetchE
         reason,
         instead: manual_instructions(request, &revision),
     };
-    let api = hf_hub::api::tokio::ApiBuilder::from_env()
-        .with_cache_dir(request.hub_dir.to_path_buf())
-        .with_endpoint(endpoint.clone())
-        .with_progress(true)
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let repo = api.repo(Repo::with_revision(request.repo_id.to_string(), RepoType::Dataset, revision.clone()));
+    let repo = open_repo(request, &revision, true).map_err(fail)?;
     let info = tokio::time::timeout(request.timeout, repo.info())
         .await
         .map_err(|_| fail(format!("no answer within {} s", request.timeout.as_secs())))?
@@ -130,7 +141,36 @@ pub async fn fetch_dataset(request: &FetchRequest<'_>) -> Result<Fetched, FetchE
         Some(lock) => check_files(lock, &snapshot_dir, &files).map_err(|e| fail(e.to_string()))?,
         None => LockCheck::Unpinned,
     };
-    Ok(Fetched { snapshot_dir, files, lock_check })
+    Ok(Fetched { snapshot_dir, files, lock_check, listing, revision })
+}
+
+/// Downloads more files of the repository `fetched` came from, at the same revision, into the
+/// same snapshot (a video task's videos and archives), calling `done` after each file. Files
+/// already in the cache are not downloaded again.
+pub async fn fetch_files(
+    request: &FetchRequest<'_>,
+    fetched: &Fetched,
+    files: &[String],
+    done: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<PathBuf>, FetchError> {
+    let fail = |reason: String| FetchError {
+        repo_id: request.repo_id.to_string(),
+        endpoint: request.endpoint.to_string(),
+        reason,
+        instead: format!(
+            "copy the videos of {} into {} (or pass --data-dir DIR holding {}/<those files>)",
+            request.repo_id,
+            fetched.snapshot_dir.display(),
+            request.repo_id
+        ),
+    };
+    let repo = open_repo(request, &fetched.revision, false).map_err(fail)?;
+    let mut out = Vec::with_capacity(files.len());
+    for file in files {
+        out.push(repo.get(file).await.map_err(|e| fail(format!("{file}: {e}")))?);
+        done(file);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

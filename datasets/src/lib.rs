@@ -45,6 +45,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod archive;
 mod cell;
 mod error;
 pub mod fake_hub;

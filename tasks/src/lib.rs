@@ -62,7 +62,7 @@ pub use error::TaskError;
 pub use extract::{extractor, run_pipeline, Extractor, EXTRACTORS};
 pub use metrics::{metric, Aggregation, Metric, MetricProfile, METRICS};
 pub use registry::{builtin_task, builtin_task_names, suite, suite_names};
-pub use task::{PreparedSample, Scored, Task};
+pub use task::{PreparedSample, Scored, Task, VideoFiles};
 pub use taskdef::{
     AnswerFormat, BreakdownDef, ColumnsDef, DatasetDef, DerivedBreakdown, GenerationDef, PathTemplates, PromptCaseDef,
     PromptDef, PromptProfileDef, ReplaceDef, ScoringDef, TaskDef, VideoDef, WindowDef, PROMPT_PROFILES,

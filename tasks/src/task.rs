@@ -321,37 +321,50 @@ impl Task {
         })
     }
 
+    /// Where `row`'s video may be, relative to the data set's folder, in the order a run tries
+    /// them: each of `video.path` (with the extensions), then `[video.window]`'s, and the
+    /// subtitle file; `None` for image tasks. `bench fetch` downloads the first the repository
+    /// has.
+    pub fn video_files(&self, row: &Row) -> Result<Option<VideoFiles>, String> {
+        let Some(def) = &self.def.video else { return Ok(None) };
+        let fill = |template: &str, key: &str| -> Result<String, String> {
+            let t = Template::parse(template).map_err(|e| format!("video.{key}: {e}"))?;
+            t.render(|name| text_at(row, name, "video")?.ok_or_else(|| format!("video column `{name}` is null")))
+        };
+        let candidates = |templates: &[String], key: &str| -> Result<Vec<String>, String> {
+            let mut out = Vec::new();
+            for template in templates {
+                let base = fill(template, key)?;
+                if def.extensions.is_empty() {
+                    out.push(base);
+                } else {
+                    out.extend(def.extensions.iter().map(|ext| format!("{base}{ext}")));
+                }
+            }
+            Ok(out)
+        };
+        Ok(Some(VideoFiles {
+            whole: candidates(def.path.templates(), "path")?,
+            windowed: match &def.window {
+                Some(window) => candidates(window.path.templates(), "window.path")?,
+                None => Vec::new(),
+            },
+            subtitles: def.subtitles.as_deref().map(|t| fill(t, "subtitles")).transpose()?,
+        }))
+    }
+
     /// A video task's frames, prompt block and subtitles for `row`; `None` for image tasks.
     ///
     /// The video is the first of `video.path` (each with the extensions) that is present; where
     /// none is and the task has a `[video.window]`, the first present of its paths, cut to the
     /// row's window. A folder is read as frames at `video.frames-fps`.
     fn video_input(&self, row: &Row) -> Result<Option<VideoInput>, String> {
-        let Some(def) = &self.def.video else { return Ok(None) };
+        let (Some(def), Some(files)) = (&self.def.video, self.video_files(row)?) else { return Ok(None) };
         let source = self.video_source.as_ref().ok_or_else(|| {
             "this video task has no video folder; give it one with Task::with_video_source".to_string()
         })?;
-        let fill = |template: &str, key: &str| -> Result<String, String> {
-            let t = Template::parse(template).map_err(|e| format!("video.{key}: {e}"))?;
-            t.render(|name| text_at(row, name, "video")?.ok_or_else(|| format!("video column `{name}` is null")))
-        };
-        let candidates = |templates: &[String], key: &str| -> Result<Vec<PathBuf>, String> {
-            let mut out = Vec::new();
-            for template in templates {
-                let base = source.root.join(fill(template, key)?);
-                if def.extensions.is_empty() {
-                    out.push(base);
-                } else {
-                    out.extend(def.extensions.iter().map(|ext| PathBuf::from(format!("{}{ext}", base.display()))));
-                }
-            }
-            Ok(out)
-        };
-        let whole = candidates(def.path.templates(), "path")?;
-        let cut = match &def.window {
-            Some(window) => candidates(window.path.templates(), "window.path")?,
-            None => Vec::new(),
-        };
+        let whole: Vec<PathBuf> = files.whole.iter().map(|p| source.root.join(p)).collect();
+        let cut: Vec<PathBuf> = files.windowed.iter().map(|p| source.root.join(p)).collect();
         let (path, window) = match whole.iter().find(|p| p.exists()) {
             Some(path) => (path, None),
             None => match (cut.iter().find(|p| p.exists()), &def.window) {
@@ -373,10 +386,10 @@ impl Task {
         let sampled = source.sampler.sample_clip(&clip).map_err(|e| e.to_string())?;
         let timestamps: Vec<f64> = sampled.frames.iter().map(|f| f.timestamp_s).collect();
         let block = smolvlm2_video_block(sampled.duration_s(), &timestamps);
-        let subtitles = match &def.subtitles {
+        let subtitles = match &files.subtitles {
             None => None,
-            Some(template) => {
-                let srt = source.root.join(fill(template, "subtitles")?);
+            Some(relative) => {
+                let srt = source.root.join(relative);
                 let text = smolbench_datasets::video::subtitles::videomme_subtitle_text(
                     Some(&srt),
                     sampled.info.total_frames,
@@ -417,6 +430,17 @@ fn missing_video(whole: &[PathBuf], cut: &[PathBuf]) -> String {
     let others: Vec<String> = paths.map(|p| p.display().to_string()).collect();
     let also = if others.is_empty() { String::new() } else { format!(" (nor {})", others.join(", ")) };
     format!("video file {first} does not exist{also}; check the data set's video folder")
+}
+
+/// Where a row's video may be, relative to the data set's folder ([`Task::video_files`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoFiles {
+    /// The video file or frame folder, read whole, in the order tried.
+    pub whole: Vec<String>,
+    /// The whole recording, cut to the row's window, tried after `whole`.
+    pub windowed: Vec<String>,
+    /// The subtitle file, where the task reads one.
+    pub subtitles: Option<String>,
 }
 
 /// What a video contributes to a sample.

@@ -111,6 +111,12 @@ pub struct VideoDef {
     /// Where none of `path` is present: the whole recording, cut to the row's window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<WindowDef>,
+    /// Zip archives of the repository holding the videos (and subtitles), as patterns with `*`
+    /// inside a name (Video-MME's `videos_chunked_*.zip`): `bench fetch` downloads them and
+    /// unpacks them into the data set's folder, as lmms-eval does. Without archives, `bench
+    /// fetch` downloads the files the rows name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archives: Vec<String>,
 }
 
 impl VideoDef {
@@ -138,6 +144,11 @@ impl VideoDef {
         Ok(())
     }
 
+    /// Whether `path` (relative to the repository root, `/`-separated) is one of `archives`.
+    pub fn is_archive(&self, path: &str) -> bool {
+        self.archives.iter().any(|pattern| wildcard_match(pattern, path))
+    }
+
     /// Every column the path templates and the window read.
     pub(crate) fn column_paths(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -151,5 +162,34 @@ impl VideoDef {
             out.extend([window.start.clone(), window.end.clone()]);
         }
         out
+    }
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of characters other than `/`.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(tail) = text.strip_prefix(head) else { return false };
+            (0..=tail.len())
+                .take_while(|&i| !tail[..i].contains('/'))
+                .filter(|&i| tail.is_char_boundary(i))
+                .any(|i| wildcard_match(rest, &tail[i..]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard_match;
+
+    #[test]
+    fn archive_patterns_match_within_one_folder() {
+        assert!(wildcard_match("videos_chunked_*.zip", "videos_chunked_01.zip"));
+        assert!(wildcard_match("subtitle.zip", "subtitle.zip"));
+        assert!(wildcard_match("video/*.zip", "video/clevrer.zip"));
+        assert!(!wildcard_match("video/*.zip", "video/x/clevrer.zip"));
+        assert!(!wildcard_match("videos_chunked_*.zip", "videos_chunked_01.zip.part"));
+        assert!(!wildcard_match("subtitle.zip", "old/subtitle.zip"));
     }
 }

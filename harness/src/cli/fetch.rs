@@ -1,14 +1,23 @@
 //! `bench fetch`: download a model, or tasks' data sets, into the Hugging Face cache.
+//!
+//! A video task's videos come too: the archives its definition names (`[video] archives`),
+//! unpacked into the snapshot as lmms-eval unpacks them, or, where the repository has none, the
+//! files its rows name (the first of each row's candidate paths that the repository holds; a
+//! frame folder with all its frames).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result};
 use clap::Args;
-use smolbench_datasets::fetch::{fetch_dataset, hub_endpoint, FetchRequest};
+use smolbench_datasets::archive::unpack_zip;
+use smolbench_datasets::fetch::{fetch_dataset, fetch_files, hub_endpoint, FetchRequest, Fetched};
 use smolbench_datasets::lock::LockCheck;
-use smolbench_tasks::{builtin_task, suite};
+use smolbench_datasets::SplitTable;
+use smolbench_tasks::{builtin_task, suite, Task};
 
 use crate::plan::{load_lock, DataSource};
 
@@ -73,6 +82,78 @@ pub async fn run(args: FetchArgs) -> Result<ExitCode> {
             ),
             check => println!("{name}: {} ({} files, {})", fetched.snapshot_dir.display(), fetched.files.len(), check.label()),
         }
+        if task.def().video.is_some() {
+            fetch_videos(&task, &request, &fetched).await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The files of `listing` that `candidate` names: itself, or a folder's files.
+fn listed(listing: &[String], candidate: &str) -> Option<Vec<String>> {
+    if listing.iter().any(|f| f == candidate) {
+        return Some(vec![candidate.to_string()]);
+    }
+    let prefix = format!("{candidate}/");
+    let inside: Vec<String> = listing.iter().filter(|f| f.starts_with(&prefix)).cloned().collect();
+    (!inside.is_empty()).then_some(inside)
+}
+
+/// Downloads a video task's videos into the snapshot `fetched` made (module docs).
+async fn fetch_videos(task: &Task, request: &FetchRequest<'_>, fetched: &Fetched) -> Result<()> {
+    let Some(def) = &task.def().video else { return Ok(()) };
+    let name = task.name();
+    let archives: Vec<String> = fetched.listing.iter().filter(|f| def.is_archive(f)).cloned().collect();
+    let mut wanted: BTreeSet<String> = archives.iter().cloned().collect();
+    let mut missing = Vec::new();
+    if archives.is_empty() {
+        let table = SplitTable::open(fetched.files.clone())?;
+        let columns = task.columns();
+        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+        for (index, row) in table.read_rows(&columns, None)?.iter().enumerate() {
+            let files = task
+                .video_files(row)
+                .map_err(|e| anyhow::anyhow!("task {name}: row {index}: {e}"))?
+                .context("a video task names its videos")?;
+            match files.whole.iter().chain(&files.windowed).find_map(|c| listed(&fetched.listing, c)) {
+                Some(found) => wanted.extend(found),
+                None => missing.push(files.whole.first().cloned().unwrap_or_default()),
+            }
+            wanted.extend(files.subtitles.filter(|s| fetched.listing.contains(s)));
+        }
+    }
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    let bar = indicatif::ProgressBar::new(wanted.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(format!("{name}: videos"));
+    let downloaded = fetch_files(request, fetched, &wanted, &|file| {
+        bar.set_message(file.to_string());
+        bar.inc(1);
+    })
+    .await?;
+    bar.finish_and_clear();
+    let mut unpacked = 0;
+    for (file, path) in wanted.iter().zip(&downloaded) {
+        if archives.contains(file) {
+            let done = unpack_zip(path, &fetched.snapshot_dir)?;
+            unpacked += done.written + done.kept;
+        }
+    }
+    println!(
+        "{name}: {} video files, {} archives ({unpacked} files unpacked) in {}",
+        wanted.len() - archives.len(),
+        archives.len(),
+        fetched.snapshot_dir.display()
+    );
+    if let Some(first) = missing.first() {
+        tracing::warn!(
+            "task {name}: {} rows name videos the repository does not hold at {} (first: {first}); those samples will fail until the videos are copied into {}",
+            missing.len(),
+            fetched.revision,
+            fetched.snapshot_dir.display()
+        );
+    }
+    Ok(())
 }
