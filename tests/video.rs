@@ -484,3 +484,17 @@ fn bench_fetch_brings_the_videos_a_run_needs_from_files_or_archives() {
     }
     assert!(records.iter().any(|r| r.prompt.contains("listed below: \nline 0 of video 001")));
 }
+
+#[test]
+fn sample_frames_prints_the_picked_frames_of_a_window_and_the_speed() {
+    let sb = Sandbox::new();
+    let video = sb.path("v.mp4");
+    write_synthetic_video(&video, &SynthVideo { width: 64, height: 48, fps: (10, 1), frames: 100, tint: 3 }).unwrap();
+    let out = sb.bench(&["sample-frames", "--repeat", "1", "--start", "2", "--end", "6.5", video.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // [2, 6.5) s at 10 fps is frames 20..65, 4.5 s: round(4.5) = 4 frames at linspace(0, 44, 4).
+    assert!(stdout.contains("4 frames of 100, frames 20..65 kept at 10.000 fps (4.50 s"), "{stdout}");
+    assert!(stdout.contains("20@0.00s 34@1.40s 49@2.90s 64@4.40s"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("decode: 4 frames in ") && l.ends_with(" frames/s")), "{stdout}");
+}
