@@ -232,6 +232,29 @@ mod tests {
     }
 
     #[test]
+    fn declared_data_files_win_over_the_parquet_conversion() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let declared = vec!["json/action_count.json".to_string()];
+        // Neither present: the error lists the declared file first.
+        let err = find_data_files(root, Some("action_count"), "train", &declared).unwrap_err();
+        match &err {
+            DatasetError::NoSplitFiles { looked, .. } => assert_eq!(looked[0], root.join("json/action_count.json")),
+            other => panic!("{other}"),
+        }
+        // The Hub's parquet conversion alone is read.
+        touch(&root.join("action_count/train/0000.parquet"));
+        let files = find_data_files(root, Some("action_count"), "train", &declared).unwrap();
+        assert_eq!(names(&files), ["0000.parquet"]);
+        // With the card's file present, it wins.
+        touch(&root.join("json/action_count.json"));
+        let files = find_data_files(root, Some("action_count"), "train", &declared).unwrap();
+        assert_eq!(files, [root.join("json/action_count.json")]);
+        // Without declared files the rule is find_split_files'.
+        assert_eq!(names(&find_data_files(root, Some("action_count"), "train", &[]).unwrap()), ["0000.parquet"]);
+    }
+
+    #[test]
     fn split_directory_layout() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
