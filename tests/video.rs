@@ -285,7 +285,7 @@ fn sharded_video_runs_merge_to_the_same_aggregates_and_rescore_writes_its_own() 
     // official rule counts only answered items, lmms-eval's all of them.
     let out = sb.bench(&["rescore", merged.to_str().unwrap(), "--metric-profile", "official"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("videomme (Videomme rule, official profile)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("videomme (videomme rule, official profile)"));
     let official = read(merged.join("aggregates.official.json"));
     let videomme = official.as_array().unwrap().iter().find(|a| a["task"] == "videomme").unwrap().clone();
     assert_eq!(videomme["profile"], "official", "{videomme}");

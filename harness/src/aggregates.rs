@@ -63,8 +63,13 @@ pub fn render(aggregates: &[TaskAggregate]) -> String {
                 .collect();
             let by = if parts.is_empty() { String::new() } else { format!("; {}", parts.join(", ")) };
             format!(
-                "{} ({:?} rule, {} profile): {:.1} over {} of {} answered samples{by}",
-                a.task, r.rule, r.profile, r.score_pct, r.counted, r.total
+                "{} ({} rule, {} profile): {:.1} over {} of {} answered samples{by}",
+                a.task,
+                r.rule.name(),
+                r.profile,
+                r.score_pct,
+                r.counted,
+                r.total
             )
         })
         .collect::<Vec<_>>()

@@ -37,6 +37,16 @@ pub enum AggregationRule {
 }
 
 impl AggregationRule {
+    /// The rule's name in `task.toml` (`scoring.aggregation`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AggregationRule::Mean => "mean",
+            AggregationRule::Videomme => "videomme",
+            AggregationRule::MlvuDev => "mlvu-dev",
+            AggregationRule::Mvbench => "mvbench",
+        }
+    }
+
     /// The breakdown the rule reports categories of.
     pub fn category(self) -> Option<&'static str> {
         match self {
@@ -165,6 +175,15 @@ mod tests {
         for (key, value) in want {
             let got = if key == "overall" { report.score_pct } else { report.by_category[key].score_pct };
             assert!((got - value).abs() < 1e-9, "{what} {key}: {got} != {value}");
+        }
+    }
+
+    #[test]
+    fn rule_names_are_those_of_task_toml() {
+        for rule in
+            [AggregationRule::Mean, AggregationRule::Videomme, AggregationRule::MlvuDev, AggregationRule::Mvbench]
+        {
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.name());
         }
     }
 
