@@ -110,6 +110,28 @@ fn the_video_suite_runs_end_to_end_with_smolvlm2_frames() {
     assert!((videomme["score_pct"].as_f64().unwrap() - 100.0 * mean).abs() < 1e-9, "lmms-eval counts every item");
     assert_eq!(find("mlvu")["by_category"].as_object().unwrap().len(), 7);
     assert_eq!(find("mvbench_action_antonym")["rule"], "mvbench");
+    // MVBench's 20 tasks add up to one `mvbench` number: their scores weighted by size.
+    let group = find("mvbench");
+    assert_eq!(group["rule"], "group-mean");
+    assert_eq!(group["members"].as_array().unwrap().len(), 20);
+    let parts: Vec<serde_json::Value> =
+        aggregates.as_array().unwrap().iter().filter(|a| a["rule"] == "mvbench").cloned().collect();
+    let total: f64 = parts.iter().map(|p| p["total"].as_f64().unwrap()).sum();
+    let weighted: f64 = parts.iter().map(|p| p["score_pct"].as_f64().unwrap() * p["total"].as_f64().unwrap()).sum();
+    assert_eq!(group["total"].as_f64().unwrap(), total);
+    assert!((group["score_pct"].as_f64().unwrap() - weighted / total).abs() < 1e-9, "{group}");
+
+    // The report puts the reference numbers beside the published ones: MVBench as a whole.
+    let site = sb.path("site");
+    let out = sb.bench(&["report", run_dir.to_str().unwrap(), "--out", site.to_str().unwrap(), "--no-thumbnails"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    let row_start = index.find("<tr class=\"aggregate\" data-task=\"mvbench\">").expect("an mvbench row");
+    let row = &index[row_start..row_start + index[row_start..].find("</tr>").unwrap()];
+    assert!(row.contains("mean of 20 tasks"), "{row}");
+    assert!(row.contains(&format!("<b class=\"value\">{:.1}</b>", group["score_pct"].as_f64().unwrap())), "{row}");
+    // SmolVLM2-256M-Video-Instruct's card: MVBench 32.7.
+    assert!(row.contains("32.7"), "{row}");
     // The frame cache holds one entry per distinct video and setting.
     let cache = sb.path("home/cache/frames");
     assert!(std::fs::read_dir(&cache).unwrap().count() >= 4);

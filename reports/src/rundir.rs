@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use smolbench_core::aggregates::read_aggregates;
 use smolbench_core::collate::{collate, task_order};
-use smolbench_core::{RunManifest, SampleRecord};
+use smolbench_core::{AggregateRecord, RunManifest, SampleRecord};
 
 use crate::summary::{summarise_run, RunSummary};
 
@@ -23,6 +24,9 @@ pub struct LoadedRun {
     pub summary: RunSummary,
     /// Whether `summary` was read from `summary.json`.
     pub summary_from_file: bool,
+    /// `aggregates.json`: the numbers the benchmarks' references print (Video-MME, MLVU) and the
+    /// scores of benchmarks split over several tasks (MVBench); empty where the run has none.
+    pub aggregates: Vec<AggregateRecord>,
 }
 
 impl LoadedRun {
@@ -102,5 +106,6 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     } else {
         (summarise_run(&manifest.run_id, &records), false)
     };
-    Ok(LoadedRun { dir: dir.to_path_buf(), manifest, records, summary, summary_from_file })
+    let aggregates = read_aggregates(dir).map_err(|e| anyhow::anyhow!("{e}; it is not a SmolBench aggregates file"))?;
+    Ok(LoadedRun { dir: dir.to_path_buf(), manifest, records, summary, summary_from_file, aggregates })
 }

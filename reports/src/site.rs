@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use smolbench_core::{MemorySource, SampleStatus};
+use smolbench_core::{AggregateRecord, MemorySource, SampleStatus};
 
 use crate::baselines::{Baselines, PublishedResult, ResultKind};
 use crate::charts::{self, MemoryPoint};
@@ -67,6 +67,10 @@ impl RunView<'_> {
 
     fn task(&self, task: &str) -> Option<&TaskSummary> {
         self.run.summary.tasks.iter().find(|t| t.task == task)
+    }
+
+    fn aggregate(&self, name: &str) -> Option<&AggregateRecord> {
+        self.run.aggregates.iter().find(|a| a.task == name)
     }
 }
 
@@ -182,6 +186,30 @@ fn runs_table(views: &[RunView]) -> String {
     s
 }
 
+/// The three published cells of an overview row for `task`: results for the runs' own
+/// checkpoints, the rest of the SmolVLM family, and other models.
+fn published_cells(
+    baselines: &Baselines,
+    repos: &[String],
+    task: &str,
+    id_of: &dyn Fn(&PublishedResult) -> usize,
+) -> String {
+    let all = baselines.scores_for_task(task);
+    let mine: Vec<(usize, &PublishedResult)> = all
+        .iter()
+        .filter(|r| repos.iter().any(|repo| repo.eq_ignore_ascii_case(&r.checkpoint)))
+        .map(|r| (id_of(r), *r))
+        .collect();
+    let family: Vec<(usize, &PublishedResult)> = all
+        .iter()
+        .filter(|r| r.checkpoint.starts_with("HuggingFaceTB/") && !mine.iter().any(|(_, m)| std::ptr::eq(*m, **r)))
+        .map(|r| (id_of(r), *r))
+        .collect();
+    let others: Vec<(usize, &PublishedResult)> =
+        all.iter().filter(|r| !r.checkpoint.starts_with("HuggingFaceTB/")).map(|r| (id_of(r), *r)).collect();
+    [published_cell(&mine), published_cell(&family), published_cell(&others)].concat()
+}
+
 fn published_cell(rows: &[(usize, &PublishedResult)]) -> String {
     if rows.is_empty() {
         return "<td>–</td>".into();
@@ -256,25 +284,59 @@ fn index_page(
                 None => body.push_str("<td class=\"num\">–</td>"),
             }
         }
-        let all = baselines.scores_for_task(task);
-        let mine: Vec<(usize, &PublishedResult)> = all
+        body.push_str(&published_cells(baselines, &repos, task, &id_of));
+        body.push_str("</tr>");
+    }
+    let mut aggregate_names: Vec<&str> = Vec::new();
+    for v in views {
+        for a in &v.run.aggregates {
+            if !aggregate_names.contains(&a.task.as_str()) {
+                aggregate_names.push(&a.task);
+            }
+        }
+    }
+    for name in aggregate_names {
+        let rule = views
             .iter()
-            .filter(|r| repos.iter().any(|repo| repo.eq_ignore_ascii_case(&r.checkpoint)))
-            .map(|r| (id_of(r), *r))
-            .collect();
-        let family: Vec<(usize, &PublishedResult)> = all
-            .iter()
-            .filter(|r| r.checkpoint.starts_with("HuggingFaceTB/") && !mine.iter().any(|(_, m)| std::ptr::eq(*m, **r)))
-            .map(|r| (id_of(r), *r))
-            .collect();
-        let others: Vec<(usize, &PublishedResult)> =
-            all.iter().filter(|r| !r.checkpoint.starts_with("HuggingFaceTB/")).map(|r| (id_of(r), *r)).collect();
-        body.push_str(&published_cell(&mine));
-        body.push_str(&published_cell(&family));
-        body.push_str(&published_cell(&others));
+            .find_map(|v| v.aggregate(name))
+            .map(|a| {
+                if a.members.is_empty() {
+                    format!("{} rule", a.rule)
+                } else {
+                    format!("mean of {} tasks", a.members.len())
+                }
+            })
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            "<tr class=\"aggregate\" data-task=\"{t}\"><td>{t} <span class=\"tag\">reference number</span></td><td>{r}</td>",
+            t = escape(name),
+            r = escape(&rule)
+        );
+        for v in views {
+            match v.aggregate(name) {
+                Some(a) => {
+                    let _ = write!(
+                        body,
+                        "<td class=\"num score\" data-run=\"{tag}\" data-task=\"{t}\"><b class=\"value\">{score:.1}</b><div class=\"ci\">{counted} of {total} counted, {profile} profile</div></td>",
+                        tag = v.tag,
+                        t = escape(name),
+                        score = a.score_pct,
+                        counted = a.counted,
+                        total = a.total,
+                        profile = escape(&a.profile),
+                    );
+                }
+                None => body.push_str("<td class=\"num\">–</td>"),
+            }
+        }
+        body.push_str(&published_cells(baselines, &repos, name, &id_of));
         body.push_str("</tr>");
     }
     body.push_str("</tbody></table>");
+    if views.iter().any(|v| !v.run.aggregates.is_empty()) {
+        body.push_str("<p class=\"note\">Rows marked <span class=\"tag\">reference number</span> come from the run's <code>aggregates.json</code>: the number the benchmark's reference code prints (Video-MME's unanswered rule under the official profile, MLVU's mean over task types, MVBench's empty-answer rule), and for a benchmark split over several tasks (MVBench's 20) the size-weighted mean of its parts. Published results are reported this way, so these rows are the ones to compare.</p>");
+    }
 
     body.push_str("<h2>Score against peak memory</h2><p class=\"note\">As in the SmolVLM paper's headline figure: how much accuracy each model buys per gigabyte. Our points are the run's highest per-sample peak (GPU memory through NVML on a GPU, process RSS on the CPU); baseline points use the GPU RAM their source gives, which is measured differently from source to source.</p>");
     for task in tasks {
@@ -668,7 +730,14 @@ mod tests {
             })
             .collect();
         let summary = crate::summarise_run(&manifest.run_id, &records);
-        LoadedRun { dir: dir.to_path_buf(), manifest, records, summary, summary_from_file: false }
+        LoadedRun {
+            dir: dir.to_path_buf(),
+            manifest,
+            records,
+            summary,
+            summary_from_file: false,
+            aggregates: Vec::new(),
+        }
     }
 
     #[test]

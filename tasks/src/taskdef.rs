@@ -29,6 +29,10 @@ pub struct TaskDef {
     pub version: u32,
     /// One line for listings.
     pub description: String,
+    /// The benchmark this task is one part of (MVBench's 20 configs: `mvbench`): a run reports
+    /// the group's score, the size-weighted mean of its tasks' scores, under this name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// Where the data comes from.
     pub dataset: DatasetDef,
     /// Which columns hold what.
@@ -133,6 +137,15 @@ impl TaskDef {
                 "key `name`: `{}` must be non-empty lower-case letters, digits, `-` or `_`",
                 self.name
             ));
+        }
+        if let Some(group) = &self.group {
+            let ok = !group.is_empty()
+                && group.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !ok || *group == self.name {
+                return Err(format!(
+                    "key `group`: `{group}` must be lower-case letters, digits, `-` or `_`, and not the task's own name"
+                ));
+            }
         }
         for (key, value) in [
             ("dataset.repo-id", &self.dataset.repo_id),

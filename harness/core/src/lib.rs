@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod aggregates;
 pub mod collate;
 mod generation;
 mod manifest;
@@ -27,6 +28,7 @@ mod paths;
 mod record;
 mod suggest;
 
+pub use aggregates::{AggregateRecord, CategoryScore};
 pub use generation::{EncodedImage, FinishReason, Generation, GenerationRequest};
 pub use manifest::{
     DeviceFingerprint, EndpointRecord, FileHash, GpuInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord,

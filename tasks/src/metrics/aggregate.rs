@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+pub use smolbench_core::CategoryScore;
 
 use super::mcq_rules::videomme_official_extract;
 use super::MetricProfile;
@@ -66,17 +67,6 @@ pub struct AggregateItem<'a> {
     pub score: f64,
     /// The sample's category under the rule's breakdown, if it has one.
     pub category: Option<&'a str>,
-}
-
-/// A category's share of an aggregate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CategoryScore {
-    /// Score in percent.
-    pub score_pct: f64,
-    /// Items in the denominator.
-    pub counted: usize,
-    /// Items of the category.
-    pub total: usize,
 }
 
 /// A task's aggregate number under one rule and profile.
