@@ -5,6 +5,8 @@
 # in Cargo.toml), so the model never runs debug-built.
 
 CARGO ?= cargo
+# `make test` keeps cargo's exit status through a pipe (pipefail).
+SHELL := /bin/bash
 
 .PHONY: demo test lint fixtures engine-patch system-deps report-demo
 
@@ -35,9 +37,13 @@ demo: engine-patch system-deps
 	$(CARGO) test --workspace --no-run
 	$(TARGET_DIR)/debug/bench run --suite image --model tiny
 
-## Run every test of the workspace.
+## Run every test of the workspace, then print one line adding up cargo's per-binary results.
 test: engine-patch system-deps
-	$(CARGO) test --workspace
+	@mkdir -p $(TARGET_DIR)
+	@set -o pipefail; $(CARGO) test --workspace 2>&1 | tee $(TARGET_DIR)/test-output.log; status=$$?; \
+	awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } END { printf "SmolBench tests: %d passed, %d failed, %d ignored (all test binaries)\n", p, f, i }' \
+	  $(TARGET_DIR)/test-output.log; \
+	exit $$status
 
 ## Formatting and lints, as kept green on every commit.
 lint: engine-patch
