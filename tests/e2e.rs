@@ -283,6 +283,14 @@ fn tasks_lists_local_data() {
     let line = stdout.lines().find(|l| l.starts_with("docvqa")).expect("docvqa listed");
     assert!(line.contains("24 rows in"), "{line}");
     assert!(line.contains(" 5349 ") && line.ends_with("(partial: 24 of 5349)"), "{line}");
+    // Video tasks also say how many rows have their video (or the recording cut from).
+    std::fs::remove_file(data.join("OpenGVLab/MVBench/video/ssv2_video_mp4/clip1.mp4")).unwrap();
+    let line = stdout.lines().find(|l| l.starts_with("mvbench_action_sequence ")).expect("listed");
+    assert!(line.ends_with("(partial: 2 of 200); videos for 2 of 2 rows"), "{line}");
+    let out = sb.bench(&["tasks", "--data-dir", data.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("mvbench_action_antonym ")).expect("listed");
+    assert!(line.ends_with("videos for 1 of 2 rows"), "{line}");
     let out = sb.bench(&["tasks"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.lines().find(|l| l.starts_with("docvqa")).unwrap().ends_with("absent"), "{stdout}");
