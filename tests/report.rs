@@ -443,6 +443,7 @@ mod constructed {
             prompt: "q".into(),
             assistant_prefix: None,
             n_images: 1,
+            video: None,
             references: vec!["a".into()],
             context: ScoringContext::default(),
             breakdown: Default::default(),

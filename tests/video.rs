@@ -87,6 +87,11 @@ fn the_video_suite_runs_end_to_end_with_smolvlm2_frames() {
             let r = records.iter().find(|r| r.task == task && r.sample_id == question_id).expect("recorded");
             assert!(r.prompt.starts_with(&block), "{task} {question_id}:\n{}\n---\n{block}", r.prompt);
             assert_eq!(r.n_images, indices.len());
+            // The record says which file and frames the model saw.
+            let video = r.video.as_ref().expect("video provenance");
+            assert_eq!(video.frames, indices);
+            assert_eq!(data.join("lmms-lab/Video-MME").join(&video.path), file);
+            assert_eq!((video.fps, video.window_s), (info.fps, None));
         }
         frame_counts.push(indices.len());
     }
@@ -123,8 +128,18 @@ fn the_video_suite_runs_end_to_end_with_smolvlm2_frames() {
 
     // The report puts the reference numbers beside the published ones: MVBench as a whole.
     let site = sb.path("site");
-    let out = sb.bench(&["report", run_dir.to_str().unwrap(), "--out", site.to_str().unwrap(), "--no-thumbnails"]);
+    let out = sb.bench(&["report", run_dir.to_str().unwrap(), "--out", site.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("without a thumbnail"), "{}", stderr(&out));
+    // Each video sample's page shows a strip of the frames it was shown, decoded again.
+    for name in ["r1-videomme-0.png", "r1-mvbench_episodic_reasoning-1.png", "r1-mvbench_action_sequence-0.png"] {
+        let png = std::fs::read(site.join("samples/thumbs").join(name)).unwrap();
+        assert_eq!(&png[1..4], b"PNG", "{name}");
+        // The IHDR chunk: width and height, big-endian, at bytes 16..24.
+        let (width, height) =
+            (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()));
+        assert!(width > height && height <= 80, "{name}: {width}x{height}");
+    }
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     let row_start = index.find("<tr class=\"aggregate\" data-task=\"mvbench\">").expect("an mvbench row");
     let row = &index[row_start..row_start + index[row_start..].find("</tr>").unwrap()];

@@ -145,12 +145,14 @@ pub async fn fetch_dataset(request: &FetchRequest<'_>) -> Result<Fetched, FetchE
 }
 
 /// Downloads more files of the repository `fetched` came from, at the same revision, into the
-/// same snapshot (a video task's videos and archives), calling `done` after each file. Files
-/// already in the cache are not downloaded again.
+/// same snapshot (a video task's videos and archives), calling `done` after each file; with
+/// `byte_progress`, each download shows its own progress bar (for a few large archives rather
+/// than thousands of clips). Files already in the cache are not downloaded again.
 pub async fn fetch_files(
     request: &FetchRequest<'_>,
     fetched: &Fetched,
     files: &[String],
+    byte_progress: bool,
     done: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<PathBuf>, FetchError> {
     let fail = |reason: String| FetchError {
@@ -164,7 +166,7 @@ pub async fn fetch_files(
             request.repo_id
         ),
     };
-    let repo = open_repo(request, &fetched.revision, false).map_err(fail)?;
+    let repo = open_repo(request, &fetched.revision, byte_progress).map_err(fail)?;
     let mut out = Vec::with_capacity(files.len());
     for file in files {
         out.push(repo.get(file).await.map_err(|e| fail(format!("{file}: {e}")))?);

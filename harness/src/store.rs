@@ -359,6 +359,7 @@ mod tests {
             prompt: String::new(),
             assistant_prefix: None,
             n_images: 1,
+            video: None,
             references: vec!["a".into()],
             context: ScoringContext::default(),
             breakdown: Default::default(),

@@ -582,6 +582,9 @@ fn sample_pages(
             let records: Vec<_> = v.run.records.iter().filter(|r| r.task == task).collect();
             let stem = format!("{}-{}", v.stem, safe_name(task));
             let thumbs = match (options.thumbnails, v.run.manifest.tasks.iter().find(|t| t.name == task)) {
+                (true, Some(record)) if records.iter().any(|r| r.video.is_some()) => {
+                    crate::thumbs::write_video_thumbnails(record, &records, &w.out.join("samples/thumbs"), &stem)
+                }
                 (true, Some(record)) => {
                     let indices: Vec<usize> = records.iter().map(|r| r.index).collect();
                     crate::thumbs::write_thumbnails(record, &indices, &w.out.join("samples/thumbs"), &stem)
@@ -716,6 +719,7 @@ mod tests {
                 prompt: prompt.into(),
                 assistant_prefix: None,
                 n_images: 1,
+                video: None,
                 references: vec!["a".into()],
                 context: ScoringContext::default(),
                 breakdown: [("type".to_string(), format!("t{}", i % 2))].into(),

@@ -178,6 +178,7 @@ mod tests {
             prompt: String::new(),
             assistant_prefix: None,
             n_images: 0,
+            video: None,
             references: vec![],
             context: ScoringContext::default(),
             breakdown: [("subject".to_string(), subject.to_string())].into(),

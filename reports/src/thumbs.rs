@@ -5,13 +5,16 @@
 //! the task's image columns (`columns.images`, then `columns.optional-images`). Thumbnails are
 //! downscaled PNGs. Where the data is no longer there (a report made on another machine) the
 //! sample gets no thumbnail and the reason instead.
+//!
+//! A video task's sample gets a strip of up to four of the frames it was shown (first, last and
+//! two between), decoded again from the video its record names (`video.path`, `video.frames`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use smolbench_core::TaskRecord;
-use smolbench_datasets::{Cell, SplitTable};
+use smolbench_core::{SampleRecord, TaskRecord};
+use smolbench_datasets::{video, Cell, SplitTable};
 
 /// Longest edge of a thumbnail, in pixels.
 pub const THUMB_EDGE: u32 = 160;
@@ -87,6 +90,81 @@ pub fn write_thumbnails(
         }
     }
     out
+}
+
+/// Frames in a video thumbnail strip, at most.
+const STRIP_FRAMES: usize = 4;
+
+/// Writes a strip of frames for each record of a video task that names its video, under
+/// `out_dir` as `<prefix>-<index>.png`; records sharing a video and frames share the decoding.
+pub fn write_video_thumbnails(
+    task: &TaskRecord,
+    records: &[&SampleRecord],
+    out_dir: &Path,
+    prefix: &str,
+) -> BTreeMap<usize, Result<String, String>> {
+    let mut strips: BTreeMap<(String, Vec<usize>), Result<Vec<u8>, String>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for record in records {
+        let Some(video) = &record.video else {
+            out.insert(record.index, Err("no video was read for this sample".to_string()));
+            continue;
+        };
+        let n = video.frames.len();
+        let mut picks: Vec<usize> = (0..STRIP_FRAMES.min(n))
+            .map(|k| video.frames[if STRIP_FRAMES.min(n) == 1 { 0 } else { k * (n - 1) / (STRIP_FRAMES.min(n) - 1) }])
+            .collect();
+        picks.dedup();
+        let path = Path::new(&task.data_dir).join(&video.path);
+        let strip = strips
+            .entry((video.path.clone(), picks.clone()))
+            .or_insert_with(|| frame_strip(&path, video.fps, &picks).map_err(|e| format!("{e:#}")));
+        let name = format!("{prefix}-{}.png", record.index);
+        let target = out_dir.join(&name);
+        let result = match strip {
+            Ok(png) => {
+                std::fs::write(&target, png).map(|_| name).map_err(|e| format!("writing {}: {e}", target.display()))
+            }
+            Err(reason) => Err(reason.clone()),
+        };
+        out.insert(record.index, result);
+    }
+    out
+}
+
+/// Frames `picks` of the video (or frame folder at `fps`) side by side, each [`THUMB_EDGE`] / 2
+/// pixels high, as PNG.
+fn frame_strip(path: &Path, fps: f64, picks: &[usize]) -> Result<Vec<u8>> {
+    let edge = THUMB_EDGE / 2;
+    let pngs = if path.is_dir() {
+        let folder = video::folder::probe_folder(path, fps)?;
+        let size = video::frame_size(folder.info.width, folder.info.height, edge);
+        video::folder::decode_folder_frames(&folder, picks, size)?
+    } else {
+        let info = video::probe_video(path)?;
+        let size = video::frame_size(info.width, info.height, edge);
+        let temp = tempfile::tempdir().context("a temporary folder for frames")?;
+        let files = video::ffmpeg::extract_frames(path, &info, picks, size, temp.path())?;
+        files
+            .iter()
+            .map(|f| std::fs::read(f).with_context(|| format!("reading {}", f.display())))
+            .collect::<Result<_>>()?
+    };
+    let frames: Vec<image::RgbImage> = pngs
+        .iter()
+        .map(|png| Ok(image::load_from_memory(png).context("a decoded frame")?.thumbnail(edge * 2, edge).to_rgb8()))
+        .collect::<Result<_>>()?;
+    let width: u32 = frames.iter().map(|f| f.width() + 2).sum::<u32>().saturating_sub(2);
+    let height = frames.iter().map(|f| f.height()).max().unwrap_or(1);
+    let mut strip = image::RgbImage::from_pixel(width.max(1), height, image::Rgb([255, 255, 255]));
+    let mut x = 0;
+    for frame in &frames {
+        image::imageops::replace(&mut strip, frame, i64::from(x), 0);
+        x += frame.width() + 2;
+    }
+    let mut png = Vec::new();
+    strip.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).context("encoding the strip")?;
+    Ok(png)
 }
 
 /// Splits sorted indices into runs of consecutive values of at most [`CHUNK`].

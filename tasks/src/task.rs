@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use smolbench_core::{EncodedImage, ExtractionStep, GenerationRequest, ScoringContext};
+use smolbench_core::{EncodedImage, ExtractionStep, GenerationRequest, ScoringContext, VideoProvenance};
 use std::path::PathBuf;
 
 use smolbench_datasets::video::{Clip, FrameSampler, SamplingSettings, TimeWindow};
@@ -37,6 +37,8 @@ pub struct PreparedSample {
     pub context: ScoringContext,
     /// Categories of the sample, by breakdown name.
     pub breakdown: BTreeMap<String, String>,
+    /// For a video task: the video and the frames shown.
+    pub video: Option<VideoProvenance>,
 }
 
 /// A scored generation and how its scored string was obtained.
@@ -269,12 +271,12 @@ impl Task {
                 images.push(EncodedImage { bytes });
             }
         }
-        let prompt = match video {
+        let (prompt, provenance) = match video {
             Some(video) => {
                 images.extend(video.frames.into_iter().map(|bytes| EncodedImage { bytes }));
-                format!("{}{prompt}", video.block)
+                (format!("{}{prompt}", video.block), Some(video.provenance))
             }
-            None => prompt,
+            None => (prompt, None),
         };
         if images.is_empty() {
             return Err("the row has no image (every image column is null)".into());
@@ -318,6 +320,7 @@ impl Task {
             references,
             context: ScoringContext { choices, fields },
             breakdown,
+            video: provenance,
         })
     }
 
@@ -400,7 +403,18 @@ impl Task {
                 Some(text)
             }
         };
-        Ok(Some(VideoInput { block, frames: sampled.frames.into_iter().map(|f| f.png).collect(), subtitles }))
+        let provenance = VideoProvenance {
+            path: path.strip_prefix(&source.root).unwrap_or(path).to_string_lossy().into_owned(),
+            window_s: window.map(|w| (w.start_s, w.end_s)),
+            frames: sampled.frames.iter().map(|f| f.index).collect(),
+            fps: sampled.info.fps,
+        };
+        Ok(Some(VideoInput {
+            block,
+            frames: sampled.frames.into_iter().map(|f| f.png).collect(),
+            subtitles,
+            provenance,
+        }))
     }
 
     /// The row's window, from the columns `[video.window]` names (numbers, or numeric text).
@@ -451,6 +465,8 @@ struct VideoInput {
     frames: Vec<Vec<u8>>,
     /// The subtitle text, where the task reads subtitles.
     subtitles: Option<String>,
+    /// Which file and frames.
+    provenance: VideoProvenance,
 }
 
 /// Compiles prompt profile `name` of `def`, or says which profiles the file defines.

@@ -157,6 +157,7 @@ mod tests {
             prompt: String::new(),
             assistant_prefix: None,
             n_images: 0,
+            video: None,
             references: vec![],
             context: ScoringContext::default(),
             breakdown: Default::default(),

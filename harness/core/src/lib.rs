@@ -34,7 +34,9 @@ pub use manifest::{
     DeviceFingerprint, EndpointRecord, FileHash, GpuInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord,
 };
 pub use paths::{hf_hub_dir, smolbench_home};
-pub use record::{ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus, ScoringContext};
+pub use record::{
+    ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus, ScoringContext, VideoProvenance,
+};
 pub use suggest::did_you_mean;
 
 /// Version of the on-disk layout of a run directory (`run.json`, `samples.jsonl`, `summary.json`).

@@ -57,6 +57,20 @@ pub struct ScoringContext {
     pub fields: BTreeMap<String, String>,
 }
 
+/// Which frames of which video a video task's sample showed the model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VideoProvenance {
+    /// The video file or frame folder, relative to the data set's folder.
+    pub path: String,
+    /// The window cut from it, in seconds, for a row about part of a recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<(f64, f64)>,
+    /// The frames shown, as indices into the file (or the folder's frames), in order.
+    pub frames: Vec<usize>,
+    /// The video's frame rate (frames per second).
+    pub fps: f64,
+}
+
 /// A sample's full record. Field names are the store's public format.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SampleRecord {
@@ -75,6 +89,9 @@ pub struct SampleRecord {
     pub assistant_prefix: Option<String>,
     /// Number of images sent with the prompt.
     pub n_images: usize,
+    /// For a video task: the video and the frames among those images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoProvenance>,
     /// Reference answers.
     pub references: Vec<String>,
     /// Choices and fields the metric reads.

@@ -128,7 +128,7 @@ async fn fetch_videos(task: &Task, request: &FetchRequest<'_>, fetched: &Fetched
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_prefix(format!("{name}: videos"));
-    let downloaded = fetch_files(request, fetched, &wanted, &|file| {
+    let downloaded = fetch_files(request, fetched, &wanted, !archives.is_empty(), &|file| {
         bar.set_message(file.to_string());
         bar.inc(1);
     })
