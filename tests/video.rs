@@ -535,3 +535,33 @@ fn sample_frames_prints_the_picked_frames_of_a_window_and_the_speed() {
     assert!(stdout.contains("20@0.00s 34@1.40s 49@2.90s 64@4.40s"), "{stdout}");
     assert!(stdout.lines().any(|l| l.starts_with("decode: 4 frames in ") && l.ends_with(" frames/s")), "{stdout}");
 }
+
+#[test]
+fn a_served_model_sees_the_frames_an_in_process_run_sends() {
+    let sb = Sandbox::new();
+    let server = sb.serve_tiny();
+    let tasks = ["videomme_w_subtitle", "mvbench_action_localization", "mvbench_episodic_reasoning"];
+    let run = |out: &str, extra: &[&str]| -> Vec<SampleRecord> {
+        let dir = sb.path(out);
+        let mut args = vec!["run", "--model", "tiny", "--out", dir.to_str().unwrap()];
+        for task in tasks {
+            args.extend(["--task", task]);
+        }
+        args.extend(extra);
+        let out = sb.bench(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut records = read_records(&dir);
+        records.sort_by(|a, b| (&a.task, a.index).cmp(&(&b.task, b.index)));
+        records
+    };
+    let local = run("local", &[]);
+    // Frames are sized from the tiny model's own files even though it is not loaded here.
+    let served = run("served", &["--endpoint", &server.url]);
+    assert_eq!(local.len(), 16);
+    for (l, s) in local.iter().zip(&served) {
+        assert_eq!((&l.task, l.index), (&s.task, s.index));
+        assert_eq!(s.status, SampleStatus::Ok, "{:?}", s.error);
+        assert_eq!((&l.prompt, l.n_images, &l.video), (&s.prompt, s.n_images, &s.video));
+        assert_eq!(l.prediction, s.prediction, "{} {}", l.task, l.sample_id);
+    }
+}

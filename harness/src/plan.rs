@@ -228,7 +228,7 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
             ensure_fixtures(request.fixtures_root, tasks.iter().any(|t| t.def().video.is_some()))?;
             DataSource::Synthetic(request.fixtures_root.to_path_buf())
         }
-        None => DataSource::HfCache(hub),
+        None => DataSource::HfCache(hub.clone()),
     };
     let (lock, lock_origin) = load_lock(&data_source, request.lock_file)?;
     let model = match resolved {
@@ -250,9 +250,25 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         }
         None => None,
     };
-    let frame_edge = model.as_ref().map_or(smolbench_datasets::video::SamplingSettings::SMOLVLM2.frame_edge, |m| {
-        video_frame_edge(&m.prepared.dir)
-    });
+    // Frames are sized to the model's video frame edge. A run against endpoints reads it from
+    // the model's files where they are on this machine (the tiny fixture, a cached checkpoint),
+    // so that a served model sees the frames an in-process run would send.
+    let frame_edge = match &model {
+        Some(m) => video_frame_edge(&m.prepared.dir),
+        None => match resolve_model(request.model_name, request.model_path, &hub, request.fixtures_root) {
+            Ok(resolved) => video_frame_edge(&resolved.dir),
+            Err(_) => {
+                let edge = smolbench_datasets::video::SamplingSettings::SMOLVLM2.frame_edge;
+                if tasks.iter().any(|t| t.def().video.is_some()) {
+                    tracing::info!(
+                        "video frames sized to {edge} px (SmolVLM2's default): model {} is not on this machine to read its own",
+                        request.model_name
+                    );
+                }
+                edge
+            }
+        },
+    };
     let mut planned = Vec::new();
     let mut skipped = Vec::new();
     for task in tasks {
