@@ -258,10 +258,13 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         None => match resolve_model(request.model_name, request.model_path, &hub, request.fixtures_root) {
             Ok(resolved) => video_frame_edge(&resolved.dir),
             Err(_) => {
-                let edge = smolbench_datasets::video::SamplingSettings::SMOLVLM2.frame_edge;
+                let known =
+                    smolbench_runners::model::lookup_alias(request.model_name).ok().and_then(|a| a.video_frame_edge);
+                let edge = known.unwrap_or(smolbench_datasets::video::SamplingSettings::SMOLVLM2.frame_edge);
                 if tasks.iter().any(|t| t.def().video.is_some()) {
+                    let why = if known.is_some() { "the checkpoint's published setting" } else { "SmolVLM2's default" };
                     tracing::info!(
-                        "video frames sized to {edge} px (SmolVLM2's default): model {} is not on this machine to read its own",
+                        "video frames sized to {edge} px ({why}): model {} is not on this machine to read its own",
                         request.model_name
                     );
                 }

@@ -19,6 +19,10 @@ pub struct ModelAlias {
     /// The longest edge the authors evaluated at (`--longest-edge` default); `None` keeps the
     /// checkpoint's `size.longest_edge`.
     pub longest_edge: Option<u32>,
+    /// The longest edge of a video frame (`video_sampling.video_size.longest_edge` of a SmolVLM2
+    /// checkpoint: 512 for 256M/500M, 384 for 2.2B), for endpoint runs whose model files are not
+    /// on this machine; `None` for image-only models and where the files are always local.
+    pub video_frame_edge: Option<u32>,
 }
 
 /// The longest edge SmolVLM-256M/500M were evaluated at (SmolVLM paper, Marafioti et al. 2025:
@@ -37,6 +41,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         description: "SmolVLM-256M-Instruct (512 px tiles, 64 tokens per tile)",
         image_splitting: true,
         longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
+        video_frame_edge: None,
     },
     ModelAlias {
         alias: "500m",
@@ -45,6 +50,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         description: "SmolVLM-500M-Instruct (512 px tiles, 64 tokens per tile)",
         image_splitting: true,
         longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
+        video_frame_edge: None,
     },
     ModelAlias {
         alias: "2.2b",
@@ -53,6 +59,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         description: "SmolVLM-Instruct, 2.2B (384 px tiles, 81 tokens per tile)",
         image_splitting: true,
         longest_edge: Some(LARGE_MODEL_EVAL_EDGE),
+        video_frame_edge: None,
     },
     ModelAlias {
         alias: "256m-video",
@@ -61,6 +68,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         description: "SmolVLM2-256M-Video-Instruct",
         image_splitting: true,
         longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
+        video_frame_edge: Some(512),
     },
     ModelAlias {
         alias: "500m-video",
@@ -69,6 +77,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         description: "SmolVLM2-500M-Video-Instruct",
         image_splitting: true,
         longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
+        video_frame_edge: Some(512),
     },
     ModelAlias {
         alias: "2.2b-video",
@@ -77,6 +86,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         description: "SmolVLM2-2.2B-Instruct",
         image_splitting: true,
         longest_edge: Some(LARGE_MODEL_EVAL_EDGE),
+        video_frame_edge: Some(384),
     },
     ModelAlias {
         alias: "tiny",
@@ -85,6 +95,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         description: "generated, randomly initialised Idefics3 checkpoint for tests and the demo",
         image_splitting: false,
         longest_edge: None,
+        video_frame_edge: None,
     },
 ];
 
@@ -116,6 +127,19 @@ mod tests {
         assert_eq!(lookup_alias("256M").unwrap().repo_id, Some("HuggingFaceTB/SmolVLM-256M-Instruct"));
         let err = lookup_alias("265m").unwrap_err().to_string();
         assert!(err.contains("did you mean `256m`"), "{err}");
+    }
+
+    #[test]
+    fn video_frame_edges_are_those_of_the_smolvlm2_checkpoints() {
+        for alias in MODEL_ALIASES {
+            let expected = match alias.repo_id {
+                Some(repo) if alias.smolvlm2 && repo.contains("2.2B") => Some(384),
+                Some(_) if alias.smolvlm2 => Some(512),
+                _ => None,
+            };
+            assert_eq!(alias.video_frame_edge, expected, "{}", alias.alias);
+        }
+        assert_eq!(lookup_alias("2.2b-video").unwrap().video_frame_edge, Some(384));
     }
 
     #[test]
