@@ -373,7 +373,7 @@ mod constructed {
     use super::*;
     use smolbench_core::{
         DeviceFingerprint, FinishReason, Generation, MemoryReading, MemorySource, ModelRecord, RunManifest,
-        SampleRecord, SampleStatus, ScoringContext, TaskRecord, STORE_FORMAT_VERSION,
+        SampleRecord, SampleStatus, TaskRecord, STORE_FORMAT_VERSION,
     };
 
     pub fn manifest(run_id: &str, tasks: &[&str]) -> RunManifest {
@@ -441,15 +441,10 @@ mod constructed {
             index,
             status: SampleStatus::Ok,
             prompt: "q".into(),
-            assistant_prefix: None,
             n_images: 1,
-            video: None,
             references: vec!["a".into()],
-            context: ScoringContext::default(),
-            breakdown: Default::default(),
             prediction: Some("a".into()),
             extracted: Some("a".into()),
-            extraction_trace: vec![],
             metric: "m".into(),
             score: Some(score),
             generation: Some(Generation {
@@ -467,7 +462,7 @@ mod constructed {
                 budget_capped_to: None,
             }),
             memory: Some(MemoryReading { peak_bytes: 500 << 20, source: MemorySource::ProcessRss }),
-            error: None,
+            ..Default::default()
         }
     }
 

@@ -138,7 +138,8 @@ fn the_video_suite_runs_end_to_end_with_smolvlm2_frames() {
         // The IHDR chunk: width and height, big-endian, at bytes 16..24.
         let (width, height) =
             (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()));
-        assert!(width > height && height <= 80, "{name}: {width}x{height}");
+        // At least two landscape frames side by side.
+        assert!(width > 2 * height && height <= 80, "{name}: {width}x{height}");
     }
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     let row_start = index.find("<tr class=\"aggregate\" data-task=\"mvbench\">").expect("an mvbench row");

@@ -153,6 +153,13 @@ pub struct Check {
     pub detail: String,
 }
 
+impl Check {
+    /// A check that could not be made, and why.
+    fn skipped(task: &str, name: &str, baseline: String, candidate: String, detail: String) -> Check {
+        Check { task: task.into(), name: name.into(), outcome: Outcome::Skip, baseline, candidate, detail }
+    }
+}
+
 /// The gate's verdict over all checks.
 #[derive(Debug, Clone)]
 pub struct GateReport {
@@ -267,14 +274,9 @@ pub fn compare(base: &LoadedRun, cand: &LoadedRun, cfg: &GateConfig) -> Result<G
                 latency_checks(&mut report, &task, bs, cs, &cfg.latency);
                 memory_check(&mut report, &task, bs, cs, &cfg.memory);
             }
-            (_, _, Err(reason)) => report.checks.push(Check {
-                task: task.clone(),
-                name: "latency and memory".into(),
-                outcome: Outcome::Skip,
-                baseline: "–".into(),
-                candidate: "–".into(),
-                detail: reason.clone(),
-            }),
+            (_, _, Err(reason)) => {
+                report.checks.push(Check::skipped(&task, "latency and memory", "–".into(), "–".into(), reason.clone()))
+            }
             _ => {}
         }
     }
@@ -305,14 +307,13 @@ fn accuracy_checks(report: &mut GateReport, base: &LoadedRun, cand: &LoadedRun, 
     let pairs: Vec<(f64, f64)> = bm.iter().filter_map(|(id, b)| Some((b.score?, cm.get(id)?.score?))).collect();
     let n = pairs.len();
     if n == 0 {
-        report.checks.push(Check {
-            task: task.into(),
-            name: "accuracy".into(),
-            outcome: Outcome::Skip,
-            baseline: "–".into(),
-            candidate: "–".into(),
-            detail: "no sample is scored in both runs".into(),
-        });
+        report.checks.push(Check::skipped(
+            task,
+            "accuracy",
+            "–".into(),
+            "–".into(),
+            "no sample is scored in both runs".to_string(),
+        ));
         return;
     }
     let base_mean = pairs.iter().map(|p| p.0).sum::<f64>() / n as f64;
@@ -379,14 +380,7 @@ fn ratio_check(
     unit: &str,
 ) -> Check {
     let (Some(b), Some(c)) = (base, cand) else {
-        return Check {
-            task: task.into(),
-            name: name.into(),
-            outcome: Outcome::Skip,
-            baseline: "–".into(),
-            candidate: "–".into(),
-            detail: "not measured in both runs".into(),
-        };
+        return Check::skipped(task, name, "–".into(), "–".into(), "not measured in both runs".into());
     };
     let ratio = if inverse { b / c.max(1e-12) } else { c / b.max(1e-12) };
     let what = if inverse { "baseline/candidate" } else { "candidate/baseline" };
@@ -402,14 +396,13 @@ fn ratio_check(
 
 fn latency_checks(report: &mut GateReport, task: &str, b: &TaskSummary, c: &TaskSummary, cfg: &LatencyGate) {
     if b.n_scored < cfg.min_samples || c.n_scored < cfg.min_samples {
-        report.checks.push(Check {
-            task: task.into(),
-            name: "latency".into(),
-            outcome: Outcome::Skip,
-            baseline: format!("n={}", b.n_scored),
-            candidate: format!("n={}", c.n_scored),
-            detail: format!("fewer than {} timed samples: percentiles too noisy to gate", cfg.min_samples),
-        });
+        report.checks.push(Check::skipped(
+            task,
+            "latency",
+            format!("n={}", b.n_scored),
+            format!("n={}", c.n_scored),
+            format!("fewer than {} timed samples: percentiles too noisy to gate", cfg.min_samples),
+        ));
         return;
     }
     // (check, baseline, candidate, allowed ratio, higher is better, unit)
@@ -433,14 +426,13 @@ fn latency_checks(report: &mut GateReport, task: &str, b: &TaskSummary, c: &Task
 
 fn memory_check(report: &mut GateReport, task: &str, b: &TaskSummary, c: &TaskSummary, cfg: &MemoryGate) {
     if b.memory_source != c.memory_source {
-        report.checks.push(Check {
-            task: task.into(),
-            name: "peak memory".into(),
-            outcome: Outcome::Skip,
-            baseline: format!("{:?}", b.memory_source),
-            candidate: format!("{:?}", c.memory_source),
-            detail: "measured differently in the two runs".into(),
-        });
+        report.checks.push(Check::skipped(
+            task,
+            "peak memory",
+            format!("{:?}", b.memory_source),
+            format!("{:?}", c.memory_source),
+            "measured differently in the two runs".to_string(),
+        ));
         return;
     }
     let mib = |v: Option<u64>| v.map(|b| b as f64 / (1024.0 * 1024.0));

@@ -346,7 +346,6 @@ pub fn read_manifest(dir: &Path) -> Result<RunManifest> {
 
 #[cfg(test)]
 mod tests {
-    use smolbench_core::ScoringContext;
 
     use super::*;
 
@@ -356,21 +355,14 @@ mod tests {
             sample_id: format!("q{index}"),
             index,
             status: if ok { SampleStatus::Ok } else { SampleStatus::Failed },
-            prompt: String::new(),
-            assistant_prefix: None,
             n_images: 1,
-            video: None,
             references: vec!["a".into()],
-            context: ScoringContext::default(),
-            breakdown: Default::default(),
             prediction: ok.then(|| "a".to_string()),
             extracted: ok.then(|| "a".to_string()),
-            extraction_trace: vec![],
             metric: "anls".into(),
             score: ok.then_some(1.0),
-            generation: None,
-            memory: None,
             error: (!ok).then(|| "engine error".to_string()),
+            ..Default::default()
         }
     }
 

@@ -160,16 +160,21 @@ pub fn score_vs_memory(title: &str, points: &[MemoryPoint]) -> Result<Vec<u8>> {
                 .label(legend)
                 .legend(move |(x, y)| Circle::new((x, y), 6, colour.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart)?;
         Ok(())
     })
+}
+
+/// The series legend every chart draws, at its lower right.
+fn draw_legend<'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(plot_err)
 }
 
 /// Cumulative distribution curves, one per series: x is the measurement (`x_desc`, with unit),
@@ -209,14 +214,7 @@ pub fn cdf_chart(title: &str, x_desc: &str, series: &[(String, Vec<f64>)]) -> Re
                 .label(format!("{name} (n={})", values.len()))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart)?;
         Ok(())
     })
 }
@@ -276,14 +274,7 @@ pub fn category_bars(title: &str, categories: &[String], series: &[(String, Vec<
             }
             chart.draw_series(texts).map_err(plot_err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart)?;
         Ok(())
     })
 }

@@ -666,9 +666,7 @@ fn is_pass(r: &smolbench_core::SampleRecord) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smolbench_core::{
-        DeviceFingerprint, ExtractionStep, MemoryReading, ModelRecord, RunManifest, SampleRecord, ScoringContext,
-    };
+    use smolbench_core::{DeviceFingerprint, ExtractionStep, MemoryReading, ModelRecord, RunManifest, SampleRecord};
 
     fn run(dir: &Path, prompt: &str) -> LoadedRun {
         let manifest = RunManifest {
@@ -717,20 +715,16 @@ mod tests {
                 index: i,
                 status: SampleStatus::Ok,
                 prompt: prompt.into(),
-                assistant_prefix: None,
                 n_images: 1,
-                video: None,
                 references: vec!["a".into()],
-                context: ScoringContext::default(),
                 breakdown: [("type".to_string(), format!("t{}", i % 2))].into(),
                 prediction: Some("<b>a</b>".into()),
                 extracted: Some("a".into()),
                 extraction_trace: vec![ExtractionStep { step: "strip".into(), output: "a".into() }],
                 metric: "anls".into(),
                 score: Some(if i == 0 { 1.0 } else { 0.25 }),
-                generation: None,
                 memory: Some(MemoryReading { peak_bytes: 300 << 20, source: MemorySource::ProcessRss }),
-                error: None,
+                ..Default::default()
             })
             .collect();
         let summary = crate::summarise_run(&manifest.run_id, &records);

@@ -167,7 +167,6 @@ pub fn summarise_run(run_id: &str, records: &[SampleRecord]) -> RunSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smolbench_core::ScoringContext;
 
     fn record(task: &str, score: Option<f64>, subject: &str) -> SampleRecord {
         SampleRecord {
@@ -175,21 +174,10 @@ mod tests {
             sample_id: format!("{subject}-{score:?}"),
             index: 0,
             status: if score.is_some() { SampleStatus::Ok } else { SampleStatus::Failed },
-            prompt: String::new(),
-            assistant_prefix: None,
-            n_images: 0,
-            video: None,
-            references: vec![],
-            context: ScoringContext::default(),
             breakdown: [("subject".to_string(), subject.to_string())].into(),
-            prediction: None,
-            extracted: None,
-            extraction_trace: vec![],
             metric: "mcq".into(),
             score,
-            generation: None,
-            memory: None,
-            error: None,
+            ..Default::default()
         }
     }
 

@@ -110,11 +110,10 @@ pub fn write_video_thumbnails(
             out.insert(record.index, Err("no video was read for this sample".to_string()));
             continue;
         };
+        // The first and last frames shown, and evenly spaced ones between.
         let n = video.frames.len();
-        let mut picks: Vec<usize> = (0..STRIP_FRAMES.min(n))
-            .map(|k| video.frames[if STRIP_FRAMES.min(n) == 1 { 0 } else { k * (n - 1) / (STRIP_FRAMES.min(n) - 1) }])
-            .collect();
-        picks.dedup();
+        let m = STRIP_FRAMES.min(n);
+        let picks: Vec<usize> = (0..m).map(|k| video.frames[k * n.saturating_sub(1) / (m - 1).max(1)]).collect();
         let path = Path::new(&task.data_dir).join(&video.path);
         let strip = strips
             .entry((video.path.clone(), picks.clone()))

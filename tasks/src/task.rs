@@ -371,7 +371,7 @@ impl Task {
         let (path, window) = match whole.iter().find(|p| p.exists()) {
             Some(path) => (path, None),
             None => match (cut.iter().find(|p| p.exists()), &def.window) {
-                (Some(path), Some(w)) => (path, Some(self.window_of(row, w)?)),
+                (Some(path), Some(w)) => (path, Some(window_of(row, w)?)),
                 _ => return Err(missing_video(&whole, &cut)),
             },
         };
@@ -417,24 +417,24 @@ impl Task {
         }))
     }
 
-    /// The row's window, from the columns `[video.window]` names (numbers, or numeric text).
-    fn window_of(&self, row: &Row, def: &WindowDef) -> Result<TimeWindow, String> {
-        let seconds = |column: &str| -> Result<f64, String> {
-            let text = text_at(row, column, "video window")?
-                .ok_or_else(|| format!("video window column `{column}` is null"))?;
-            text.trim()
-                .parse::<f64>()
-                .map_err(|_| format!("video window column `{column}` holds {text:?}, not a number of seconds"))
-        };
-        Ok(TimeWindow { start_s: seconds(&def.start)?, end_s: seconds(&def.end)? })
-    }
-
     /// Extracts the answer from a raw generation and scores it against the references.
     pub fn score(&self, prediction: &str, references: &[String], context: &ScoringContext) -> Scored {
         let (extracted, trace) = run_pipeline(&self.steps, prediction);
         let score = self.metric.score(&extracted, references, context, self.profile());
         Scored { extracted, trace, score }
     }
+}
+
+/// The row's window, from the columns `[video.window]` names (numbers, or numeric text).
+fn window_of(row: &Row, def: &WindowDef) -> Result<TimeWindow, String> {
+    let seconds = |column: &str| -> Result<f64, String> {
+        let text =
+            text_at(row, column, "video window")?.ok_or_else(|| format!("video window column `{column}` is null"))?;
+        text.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("video window column `{column}` holds {text:?}, not a number of seconds"))
+    };
+    Ok(TimeWindow { start_s: seconds(&def.start)?, end_s: seconds(&def.end)? })
 }
 
 /// The error for a row none of whose video paths is present: the first path, and the others.

@@ -17,21 +17,14 @@ fn record(task: &smolbench_tasks::Task, index: usize, id: &str, response: &str, 
         sample_id: id.into(),
         index,
         status: SampleStatus::Ok,
-        prompt: String::new(),
-        assistant_prefix: None,
-        n_images: 0,
-        video: None,
         references,
         context,
-        breakdown: Default::default(),
         prediction: Some(response.into()),
         extracted: Some(scored.extracted),
         extraction_trace: scored.trace,
         metric: "mmmu".into(),
         score: Some(scored.score),
-        generation: None,
-        memory: None,
-        error: None,
+        ..Default::default()
     }
 }
 

@@ -146,7 +146,6 @@ pub fn missing_rows(manifest: &RunManifest, records: &[SampleRecord]) -> BTreeMa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ScoringContext;
 
     fn record(task: &str, index: usize, ok: bool, prediction: &str) -> SampleRecord {
         SampleRecord {
@@ -154,21 +153,11 @@ mod tests {
             sample_id: format!("id{index}"),
             index,
             status: if ok { SampleStatus::Ok } else { SampleStatus::Failed },
-            prompt: String::new(),
-            assistant_prefix: None,
-            n_images: 0,
-            video: None,
-            references: vec![],
-            context: ScoringContext::default(),
-            breakdown: Default::default(),
             prediction: ok.then(|| prediction.to_string()),
-            extracted: None,
-            extraction_trace: vec![],
             metric: "anls".into(),
             score: ok.then_some(0.5),
-            generation: None,
-            memory: None,
             error: (!ok).then(|| "boom".to_string()),
+            ..Default::default()
         }
     }
 

@@ -7,13 +7,15 @@ use serde::{Deserialize, Serialize};
 use crate::Generation;
 
 /// Whether a sample produced a scored answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SampleStatus {
     /// The model answered and the answer was scored.
     Ok,
     /// The sample could not be answered (engine error, unreadable image...). It is never scored
-    /// as a wrong answer: aggregates leave it out and count it separately.
+    /// as a wrong answer: aggregates leave it out and count it separately. The default: a record
+    /// starts unanswered.
+    #[default]
     Failed,
 }
 
@@ -71,8 +73,9 @@ pub struct VideoProvenance {
     pub fps: f64,
 }
 
-/// A sample's full record. Field names are the store's public format.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A sample's full record. Field names are the store's public format. The default is an empty,
+/// unanswered record (for building records field by field, as tests do).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SampleRecord {
     /// The task this sample belongs to.
     pub task: String,

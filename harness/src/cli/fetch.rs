@@ -89,13 +89,15 @@ pub async fn run(args: FetchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The files of `listing` that `candidate` names: itself, or a folder's files.
-fn listed(listing: &[String], candidate: &str) -> Option<Vec<String>> {
-    if listing.iter().any(|f| f == candidate) {
+/// The files of `listing` (sorted) that `candidate` names: itself, or a folder's files, found
+/// by binary search since a row loop asks once per candidate of every row.
+fn listed(listing: &BTreeSet<&str>, candidate: &str) -> Option<Vec<String>> {
+    if listing.contains(candidate) {
         return Some(vec![candidate.to_string()]);
     }
     let prefix = format!("{candidate}/");
-    let inside: Vec<String> = listing.iter().filter(|f| f.starts_with(&prefix)).cloned().collect();
+    let inside: Vec<String> =
+        listing.range(prefix.as_str()..).take_while(|f| f.starts_with(&prefix)).map(|f| f.to_string()).collect();
     (!inside.is_empty()).then_some(inside)
 }
 
@@ -110,16 +112,17 @@ async fn fetch_videos(task: &Task, request: &FetchRequest<'_>, fetched: &Fetched
         let table = SplitTable::open(fetched.files.clone())?;
         let columns = task.columns();
         let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let listing: BTreeSet<&str> = fetched.listing.iter().map(String::as_str).collect();
         for (index, row) in table.read_rows(&columns, None)?.iter().enumerate() {
             let files = task
                 .video_files(row)
                 .map_err(|e| anyhow::anyhow!("task {name}: row {index}: {e}"))?
                 .context("a video task names its videos")?;
-            match files.whole.iter().chain(&files.windowed).find_map(|c| listed(&fetched.listing, c)) {
+            match files.whole.iter().chain(&files.windowed).find_map(|c| listed(&listing, c)) {
                 Some(found) => wanted.extend(found),
                 None => missing.push(files.whole.first().cloned().unwrap_or_default()),
             }
-            wanted.extend(files.subtitles.filter(|s| fetched.listing.contains(s)));
+            wanted.extend(files.subtitles.filter(|s| listing.contains(s.as_str())));
         }
     }
     let wanted: Vec<String> = wanted.into_iter().collect();

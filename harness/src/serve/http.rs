@@ -142,6 +142,18 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, String> {
     Ok(Some((Head::Request { method, path, content_length, close, expect_continue }, used)))
 }
 
+/// Reads up to `at_most` more bytes into `buf`; `false` when the peer closed the connection or
+/// stayed silent for [`IDLE`].
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>, at_most: usize) -> std::io::Result<bool> {
+    let mut piece = vec![0u8; at_most];
+    let n = match tokio::time::timeout(IDLE, stream.read(&mut piece)).await {
+        Err(_) => return Ok(false),
+        Ok(r) => r?,
+    };
+    buf.extend_from_slice(&piece[..n]);
+    Ok(n > 0)
+}
+
 async fn connection<H: Handler>(mut stream: TcpStream, handler: Arc<H>) -> std::io::Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
     loop {
@@ -162,15 +174,9 @@ async fn connection<H: Handler>(mut stream: TcpStream, handler: Arc<H>) -> std::
                     }
                 }
             }
-            let mut piece = [0u8; 8192];
-            let n = match tokio::time::timeout(IDLE, stream.read(&mut piece)).await {
-                Err(_) => return Ok(()),
-                Ok(r) => r?,
-            };
-            if n == 0 {
+            if !read_more(&mut stream, &mut buf, 8192).await? {
                 return Ok(());
             }
-            buf.extend_from_slice(&piece[..n]);
         };
         buf.drain(..used);
         let (method, path, content_length, close, expect_continue) = match head {
@@ -187,15 +193,10 @@ async fn connection<H: Handler>(mut stream: TcpStream, handler: Arc<H>) -> std::
             stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
         }
         while buf.len() < content_length {
-            let mut piece = vec![0u8; (content_length - buf.len()).min(1 << 20)];
-            let n = match tokio::time::timeout(IDLE, stream.read(&mut piece)).await {
-                Err(_) => return Ok(()),
-                Ok(r) => r?,
-            };
-            if n == 0 {
+            let missing = (content_length - buf.len()).min(1 << 20);
+            if !read_more(&mut stream, &mut buf, missing).await? {
                 return Ok(());
             }
-            buf.extend_from_slice(&piece[..n]);
         }
         let body: Vec<u8> = buf.drain(..content_length).collect();
         let response = handler.handle(Request { method, path, body }).await;
