@@ -508,7 +508,8 @@ mod tests {
 
     #[test]
     fn a_plain_slurm_script_leaves_placement_to_the_cluster() {
-        let args = plan(&["--emit", "slurm", "--shards", "2", "--out", "runs/r", "--", "--model", "tiny"]);
+        let args =
+            plan(&["--emit", "slurm", "--shards", "2", "--out", "runs/r", "--", "--task", "docvqa", "--model", "tiny"]);
         let script = slurm_script(&args).unwrap();
         let sbatch: Vec<&str> = script.lines().filter_map(|l| l.strip_prefix("#SBATCH ")).collect();
         let cwd = std::env::current_dir().unwrap();
