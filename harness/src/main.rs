@@ -10,6 +10,7 @@ mod export;
 mod fingerprint;
 mod fixtures;
 mod gate;
+mod image_bench;
 mod merge;
 mod plan;
 mod serve;
