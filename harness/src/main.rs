@@ -6,6 +6,7 @@ mod aggregates;
 mod claims;
 mod cli;
 mod execute;
+mod export;
 mod fingerprint;
 mod fixtures;
 mod gate;

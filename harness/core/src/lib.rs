@@ -24,6 +24,7 @@ pub mod aggregates;
 pub mod collate;
 mod generation;
 mod manifest;
+pub mod markup;
 mod paths;
 mod record;
 mod suggest;

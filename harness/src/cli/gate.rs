@@ -1,7 +1,7 @@
 //! `bench gate --baseline RUN --candidate RUN`: the CI regression gate.
 //!
-//! Exit codes: 0 no regression, 1 regression, 2 unusable input (runs that cannot be compared,
-//! an unreadable run directory or gate file). The Markdown summary goes to stdout (and to
+//! Exit codes: 0 no regression (inconclusive checks included), 1 regression, 2 unusable input
+//! (runs that cannot be compared, an unreadable run directory or gate file). The Markdown summary goes to stdout (and to
 //! `--markdown FILE`), JUnit XML to `--junit FILE`.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use smolbench_reports::rundir::load_run;
 
-use crate::gate::{compare, junit, junit_unusable, markdown, markdown_unusable, GateConfig, Unusable};
+use crate::gate::{compare, junit, junit_unusable, markdown, markdown_unusable, CompareOptions, GateConfig, Unusable};
 
 /// Arguments of `bench gate`.
 #[derive(Debug, Args)]
@@ -31,6 +31,10 @@ pub struct GateArgs {
     /// Write JUnit XML (one test case per check) to this file.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Runs with different task sets: compare the tasks both hold and list the others, instead
+    /// of refusing (exit 2).
+    #[arg(long)]
+    shared_tasks: bool,
 }
 
 fn write(path: Option<&Path>, text: &str) -> Result<()> {
@@ -71,7 +75,8 @@ pub fn run(args: GateArgs) -> Result<ExitCode> {
         Ok(r) => r,
         Err(e) => return unusable(&args, Unusable(format!("candidate: {e:#}"))),
     };
-    let report = match compare(&base, &cand, &config) {
+    let options = CompareOptions { shared_tasks: args.shared_tasks };
+    let report = match compare(&base, &cand, &config, options) {
         Ok(r) => r,
         Err(reason) => return unusable(&args, reason),
     };

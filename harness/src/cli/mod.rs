@@ -2,6 +2,7 @@
 
 mod bench_client;
 mod bench_preprocess;
+mod export;
 mod fetch;
 mod fixtures;
 mod gate;
@@ -74,6 +75,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Compare a candidate run with a baseline run; exit 1 on a regression, 2 on unusable input.
     Gate(gate::GateArgs),
+    /// Write a run's per-sample and per-task tables as CSV or parquet, or lmms-eval's results layout.
+    Export(export::ExportArgs),
     /// Serve a model over an OpenAI-compatible HTTP API (an endpoint for `bench run --endpoint`).
     Serve(serve::ServeArgs),
     /// Measure the endpoint runner's own overhead against an instant fake server.
@@ -101,6 +104,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(args),
         Command::Report(args) => report::run(args),
         Command::Gate(args) => gate::run(args),
+        Command::Export(args) => export::run(args),
         Command::Serve(args) => serve::run(args).await,
         Command::BenchClient(args) => bench_client::run(args).await,
         Command::SampleFrames(args) => sample_frames::run(args),
