@@ -7,6 +7,7 @@
 //!   how small a difference a sample set can detect; the regression gate builds on it.
 //! - [`baselines`] holds the published numbers of SmolVLM and larger models, with their sources.
 //! - [`site`] renders a static HTML report with PNG [`charts`] for one or more runs.
+//! - [`perf`] renders the performance page: throughput and memory against batch size.
 //!
 //! Reports read records only: they never call a runner or a task.
 //!
@@ -20,6 +21,7 @@ pub mod baselines;
 pub mod charts;
 pub mod html;
 pub mod paired;
+pub mod perf;
 pub mod rundir;
 pub mod site;
 pub mod stats;
