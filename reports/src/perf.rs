@@ -116,7 +116,8 @@ pub fn batch_chart(title: &str, y_desc: &str, series: &[Series], published: &[Pu
     render(|root| {
         let xs = series.iter().flat_map(|(_, p)| p.iter().map(|&(x, _)| x)).chain(published.iter().map(|p| p.batch));
         let ys = series.iter().flat_map(|(_, p)| p.iter().map(|&(_, y)| y)).chain(published.iter().map(|p| p.value));
-        let x_max = xs.fold(64.0f64, f64::max) * 1.5;
+        // Room on the right for the labels of the batch-64 points.
+        let x_max = xs.fold(64.0f64, f64::max) * 4.0;
         let (y_lo, y_hi) = ys.filter(|y| *y > 0.0).fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let (y_lo, y_hi) = if y_hi > 0.0 { (y_lo / 2.0, y_hi * 2.0) } else { (0.01, 100.0) };
         let mut chart = ChartBuilder::on(root)
@@ -133,7 +134,7 @@ pub fn batch_chart(title: &str, y_desc: &str, series: &[Series], published: &[Pu
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.3}"))
+            .y_label_formatter(&|v| tick(*v))
             .draw()
             .map_err(plot_err)?;
         if !published.is_empty() {
@@ -160,6 +161,15 @@ pub fn batch_chart(title: &str, y_desc: &str, series: &[Series], published: &[Pu
         }
         draw_legend(&mut chart)
     })
+}
+
+/// An axis value with as many decimals as its size needs.
+fn tick(v: f64) -> String {
+    match v {
+        v if v >= 10.0 => format!("{v:.0}"),
+        v if v >= 1.0 => format!("{v:.1}"),
+        v => format!("{v:.3}"),
+    }
 }
 
 fn percentiles(p: &LatencyPercentiles) -> String {
