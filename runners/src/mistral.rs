@@ -79,6 +79,16 @@ pub struct RunnerOptions {
     /// Keep the engine's vision-encoder cache on (repeated images skip the encoder); off by
     /// default so every sample's latency includes its encoder pass.
     pub encoder_cache: bool,
+    /// The engine's scheduler limit (`max_num_seqs`): sequences it runs together, and requests
+    /// the runner takes at once. 0 and 1 both mean one at a time.
+    pub batch_size: usize,
+}
+
+impl RunnerOptions {
+    /// The batch size, at least 1.
+    pub fn max_batch(&self) -> usize {
+        self.batch_size.max(1)
+    }
 }
 
 struct Engine {
@@ -135,12 +145,16 @@ pub fn default_compute_device() -> ComputeDevice {
     }
 }
 
-async fn build_model(prepared: &PreparedModel, compute: ComputeDevice) -> Result<mistralrs::Model, RunnerError> {
+async fn build_model(
+    prepared: &PreparedModel,
+    compute: ComputeDevice,
+    options: RunnerOptions,
+) -> Result<mistralrs::Model, RunnerError> {
     let mut builder = MultimodalModelBuilder::new(prepared.dir.to_string_lossy())
         .with_loader_type(MultimodalLoaderType::Idefics3)
         .with_token_source(TokenSource::None)
         .with_jinja_explicit(prepared.template.to_string_lossy().into_owned())
-        .with_max_num_seqs(1)
+        .with_max_num_seqs(options.max_batch())
         .with_prefix_cache_n(None);
     builder = match compute {
         ComputeDevice::Cpu => builder.with_force_cpu().with_dtype(ModelDType::F32),
@@ -188,7 +202,10 @@ impl MistralRsRunner {
         let processor = ImageProcessor::new(&processor_settings)
             .map_err(|e| RunnerError::BadModelConfig { path: config_path, problem: e.to_string() })?;
         install_hook();
-        let model = build_model(prepared, compute).await?;
+        if crate::engine_steps::is_listening() {
+            crate::engine_steps::enable_engine_reports();
+        }
+        let model = build_model(prepared, compute, options).await?;
         let max_sequence_length = model.max_sequence_length().ok().flatten();
         let panic_at = std::env::var(TEST_PANIC_ENV)
             .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
@@ -404,7 +421,7 @@ impl MistralRsRunner {
         let mut engine = self.engine.write().await;
         if engine.epoch == failed_epoch {
             tracing::warn!("the mistral.rs engine died ({reason}); reloading {}", self.prepared.dir.display());
-            match build_model(&self.prepared, self.compute).await {
+            match build_model(&self.prepared, self.compute, self.options).await {
                 Ok(model) => {
                     engine.model = Arc::new(model);
                     engine.epoch += 1;

@@ -7,6 +7,7 @@
 //! - [`Generation`]: what a runner gives back (the text and its timings and token counts).
 //! - [`SampleRecord`]: one line of a run's `samples.jsonl`, written as soon as a sample ends.
 //! - [`RunManifest`]: the run's `run.json`, everything needed to say what produced the numbers.
+//! - [`perf::PerfResult`]: a performance sweep's `perf.json`.
 //!
 //! ```
 //! use smolbench_core::GenerationRequest;
@@ -26,6 +27,7 @@ mod generation;
 mod manifest;
 pub mod markup;
 mod paths;
+pub mod perf;
 mod record;
 mod suggest;
 

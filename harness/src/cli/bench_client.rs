@@ -71,6 +71,7 @@ pub async fn run(args: BenchClientArgs) -> Result<ExitCode> {
             retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() },
             health: HealthPolicy::default(),
             api_key: None,
+            fixed_output: false,
         })
         .await?;
         // Warm the connection pool.

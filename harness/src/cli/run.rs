@@ -132,9 +132,14 @@ pub struct RunArgs {
     /// Bearer token sent to the endpoints.
     #[arg(long, env = "SMOLBENCH_API_KEY", hide_env_values = true, value_name = "KEY", help_heading = "Endpoints")]
     api_key: Option<String>,
-    /// Samples in flight at once [default: 1 in-process; the endpoints' total with --endpoint].
+    /// Samples in flight at once [default: the batch size in-process; the endpoints' total with
+    /// --endpoint].
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
+    /// Sequences the in-process engine runs together (its scheduler's `max_num_seqs`); samples
+    /// in flight default to it. Predictions do not depend on it.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    batch_size: u16,
 }
 
 impl RunArgs {
@@ -447,7 +452,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         }
         let compute = if args.cpu { ComputeDevice::Cpu } else { default_compute_device() };
         tracing::info!("loading {} on {compute}", local.prepared.dir.display());
-        let options = RunnerOptions { encoder_cache: args.encoder_cache };
+        let options = RunnerOptions { encoder_cache: args.encoder_cache, batch_size: args.batch_size.into() };
         let runner = MistralRsRunner::load_with(&local.prepared, compute, options).await?;
         let provenance = Provenance {
             model: local_model_record(local, &runner)?,
@@ -467,6 +472,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         retry: RetryPolicy { max_retries: args.retries, ..RetryPolicy::default() },
         health: HealthPolicy::default(),
         api_key: args.api_key.clone(),
+        fixed_output: false,
     };
     let runner = OpenAiRunner::connect(config).await?;
     tracing::info!("sending `{}` requests to {} endpoint(s)", runner.model(), runner.pool().endpoints().len());

@@ -89,6 +89,8 @@ mod tests {
             stream_options: None,
             continue_final_message: None,
             add_generation_prompt: None,
+            ignore_eos: None,
+            min_tokens: None,
         }
     }
 

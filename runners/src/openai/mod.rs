@@ -131,6 +131,9 @@ pub struct OpenAiConfig {
     pub health: HealthPolicy,
     /// Sent as a bearer token, where set.
     pub api_key: Option<String>,
+    /// Ask for exactly `max_new_tokens` tokens (`ignore_eos` and `min_tokens`, as vLLM's
+    /// benchmark does), for performance sweeps; off for evaluation runs.
+    pub fixed_output: bool,
 }
 
 /// What an endpoint said about itself when the run started.
@@ -282,6 +285,8 @@ impl OpenAiRunner {
             stream_options: Some(StreamOptions { include_usage: true }),
             continue_final_message: prefilled.then_some(true),
             add_generation_prompt: prefilled.then_some(false),
+            ignore_eos: self.config.fixed_output.then_some(true),
+            min_tokens: self.config.fixed_output.then_some(request.max_new_tokens),
         };
         serde_json::to_vec(&body).expect("a chat request serialises")
     }
