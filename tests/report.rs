@@ -430,6 +430,8 @@ mod constructed {
             data_source: "synthetic".into(),
             limit: None,
             endpoints: Vec::new(),
+            scoring: "rules".into(),
+            judge: None,
         }
     }
 
