@@ -287,8 +287,12 @@ mod tests {
         let judged = judged_score(JudgeRule::VlmevalkitMcq, "A", &["A".into()], &context, MetricProfile::VlmEvalKit);
         assert_eq!((judged.extracted.as_deref(), judged.score), (Some("A"), Some(1.0)));
         assert_eq!(judged.step.step, "judge:vlmevalkit-mcq");
+        // "Z" (no option fits) is an answer, and a wrong one, as can_infer reads it.
         let z = judged_score(JudgeRule::VlmevalkitMcq, "Z", &["A".into()], &context, MetricProfile::VlmEvalKit);
-        assert_eq!(z.score, None);
+        assert_eq!((z.extracted.as_deref(), z.score), (Some("Z"), Some(0.0)));
+        let unreadable =
+            judged_score(JudgeRule::VlmevalkitMcq, "hmm", &["A".into()], &context, MetricProfile::VlmEvalKit);
+        assert_eq!(unreadable.score, None);
         // MMMU's open questions are never sent.
         context.fields.insert("question_type".into(), "open".into());
         assert_eq!(judge_ask(JudgeRule::VlmevalkitMcq, "a fluffy toy", &context), None);
