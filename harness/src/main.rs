@@ -11,6 +11,7 @@ mod fingerprint;
 mod fixtures;
 mod gate;
 mod image_bench;
+mod judge;
 mod merge;
 mod perf;
 mod plan;

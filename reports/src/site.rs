@@ -714,6 +714,8 @@ mod tests {
             data_source: "synthetic".into(),
             limit: None,
             endpoints: Vec::new(),
+            scoring: "rules".into(),
+            judge: None,
         };
         let records: Vec<SampleRecord> = (0..4)
             .map(|i| SampleRecord {

@@ -311,10 +311,15 @@ impl MistralRsRunner {
         let image_marker_tokens: usize = layouts.iter().map(|l| l.marker_tokens()).sum();
         let number = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
         let poison = !images.is_empty() && self.panic_at.contains(&number);
+        // A system turn goes first; the fixed template renders it as `System: ...`.
+        let builder = match &request.system {
+            Some(system) => RequestBuilder::new().add_message(TextMessageRole::System, system),
+            None => RequestBuilder::new(),
+        };
         let builder = if images.is_empty() {
-            RequestBuilder::new().add_message(TextMessageRole::User, &request.prompt)
+            builder.add_message(TextMessageRole::User, &request.prompt)
         } else {
-            RequestBuilder::new().add_image_message(TextMessageRole::User, &request.prompt, images)
+            builder.add_image_message(TextMessageRole::User, &request.prompt, images)
         };
         let builder = match &request.assistant_prefix {
             // The fixed template renders a final assistant message as the open assistant turn.
@@ -392,11 +397,17 @@ impl MistralRsRunner {
         let Some(context) = self.max_sequence_length else { return Ok(request.max_new_tokens) };
         // A text never has more tokens than bytes, so most requests fit without asking the engine
         // to tokenize them.
-        let text_bytes = request.prompt.len() + request.assistant_prefix.as_ref().map_or(0, String::len);
+        let text_bytes = request.prompt.len()
+            + request.assistant_prefix.as_ref().map_or(0, String::len)
+            + request.system.as_ref().map_or(0, String::len);
         if text_bytes + TEMPLATE_TOKENS + image_tokens + request.max_new_tokens <= context {
             return Ok(request.max_new_tokens);
         }
-        let mut messages = TextMessages::new().add_message(TextMessageRole::User, &request.prompt);
+        let mut messages = TextMessages::new();
+        if let Some(system) = &request.system {
+            messages = messages.add_message(TextMessageRole::System, system);
+        }
+        let mut messages = messages.add_message(TextMessageRole::User, &request.prompt);
         if let Some(prefix) = &request.assistant_prefix {
             messages = messages.add_message(TextMessageRole::Assistant, prefix);
         }

@@ -35,7 +35,7 @@ async fn cache_hits_are_reported_when_on_and_absent_when_off() {
         prompt: "Read.".into(),
         images: vec![picture(90, 90, seed)],
         max_new_tokens: 2,
-        assistant_prefix: None,
+        ..Default::default()
     };
 
     let cached = MistralRsRunner::load_with(

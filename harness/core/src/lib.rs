@@ -13,9 +13,8 @@
 //! use smolbench_core::GenerationRequest;
 //! let req = GenerationRequest {
 //!     prompt: "What is the total?".into(),
-//!     images: vec![],
 //!     max_new_tokens: 32,
-//!     assistant_prefix: None,
+//!     ..Default::default()
 //! };
 //! assert_eq!(req.max_new_tokens, 32);
 //! ```
@@ -34,11 +33,12 @@ mod suggest;
 pub use aggregates::{AggregateRecord, CategoryScore};
 pub use generation::{EncodedImage, FinishReason, Generation, GenerationRequest};
 pub use manifest::{
-    DeviceFingerprint, EndpointRecord, FileHash, GpuInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord,
+    DeviceFingerprint, EndpointRecord, FileHash, GpuInfo, JudgeInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord,
 };
 pub use paths::{hf_hub_dir, smolbench_home};
 pub use record::{
-    ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus, ScoringContext, VideoProvenance,
+    ExtractionStep, JudgeRecord, MemoryReading, MemorySource, SampleRecord, SampleStatus, ScoringContext,
+    VideoProvenance,
 };
 pub use suggest::did_you_mean;
 

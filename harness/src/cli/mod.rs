@@ -103,7 +103,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lock(args) => lock::run(args),
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
-        Command::Rescore(args) => rescore::run(args),
+        Command::Rescore(args) => rescore::run(args).await,
         Command::Merge(args) => merge::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Report(args) => report::run(args),

@@ -257,7 +257,8 @@ impl OpenAiRunner {
         &self.pool
     }
 
-    /// The request body for one sample: images first as `data:` URLs, then the text, greedy.
+    /// The request body for one sample: the system turn where there is one, then the user turn
+    /// (images first as `data:` URLs, then the text), greedy.
     pub fn request_body(&self, request: &GenerationRequest) -> Vec<u8> {
         let mut parts: Vec<ContentPart> = request
             .images
@@ -269,7 +270,12 @@ impl OpenAiRunner {
             })
             .collect();
         parts.push(ContentPart::Text { text: request.prompt.clone() });
-        let mut messages = vec![ChatMessage { role: "user".into(), content: MessageContent::Parts(parts) }];
+        let mut messages = Vec::new();
+        // A system turn goes first, as plain text.
+        if let Some(system) = &request.system {
+            messages.push(ChatMessage { role: "system".into(), content: MessageContent::Text(system.clone()) });
+        }
+        messages.push(ChatMessage { role: "user".into(), content: MessageContent::Parts(parts) });
         // A pre-filled assistant turn goes as a last assistant message that the server continues.
         let prefilled = request.assistant_prefix.is_some();
         if let Some(prefix) = &request.assistant_prefix {
