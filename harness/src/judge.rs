@@ -104,6 +104,7 @@ impl Judge {
             retry: RetryPolicy { max_retries: 2, ..RetryPolicy::default() },
             health: HealthPolicy::default(),
             api_key: std::env::var("SMOLBENCH_JUDGE_API_KEY").ok(),
+            fixed_output: false,
         };
         let runner = OpenAiRunner::connect(config)
             .await

@@ -83,6 +83,7 @@ pub fn synthetic(
                 images: vec![EncodedImage { bytes: synthetic_png(sizes[i % sizes.len()], i as u64)? }],
                 max_new_tokens: output_tokens,
                 assistant_prefix: None,
+                system: None,
             })
         })
         .collect()
