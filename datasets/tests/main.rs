@@ -285,3 +285,25 @@ fn empty_table() {
     assert!(table.columns().is_empty());
     assert!(table.read_rows(&["x"], None).unwrap().is_empty());
 }
+
+#[test]
+fn row_group_ranges_cover_every_row_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    let mut df =
+        DataFrame::new(10, vec![Series::new("x".into(), (0..10i64).collect::<Vec<_>>()).into_column()]).unwrap();
+    ParquetWriter::new(fs::File::create(&path).unwrap()).with_row_group_size(Some(4)).finish(&mut df).unwrap();
+    let summary = write_docvqa_fixture(&dir.path().join("docvqa"), 6, 1).unwrap();
+    let mut files = vec![path];
+    files.extend(summary.files.iter().cloned());
+    let table = SplitTable::open(files).unwrap();
+    let ranges = table.row_group_ranges();
+    assert_eq!(ranges[..3], [0..4, 4..8, 8..10]);
+    assert_eq!(ranges.last().unwrap().end, table.num_rows());
+    for pair in ranges.windows(2) {
+        assert_eq!(pair[0].end, pair[1].start, "{ranges:?}");
+    }
+    // Rows read within one range come back as they are.
+    let rows = table.read_rows_at(&["x"], ranges[1].clone()).unwrap();
+    assert_eq!(rows.iter().map(|r| r["x"].clone()).collect::<Vec<_>>(), (4..8).map(Cell::Int).collect::<Vec<_>>());
+}

@@ -5,8 +5,10 @@
 //! - [`rundir`] reads a finished run directory back.
 //! - [`paired`] compares two runs sample by sample (exact McNemar, paired bootstrap) and says
 //!   how small a difference a sample set can detect; the regression gate builds on it.
-//! - [`baselines`] holds the published numbers of SmolVLM and larger models, with their sources.
-//! - [`site`] renders a static HTML report with PNG [`charts`] for one or more runs.
+//! - [`baselines`] holds the published numbers of SmolVLM and larger models, with their sources
+//!   and settings; [`setting`] compares a run's setting with a published number's, field by field.
+//! - [`site`] renders a static HTML report with PNG [`charts`] for one or more runs; [`labels`]
+//!   places chart labels so that none overprints another.
 //!
 //! Reports read records only: they never call a runner or a task.
 //!
@@ -19,8 +21,10 @@
 pub mod baselines;
 pub mod charts;
 pub mod html;
+pub mod labels;
 pub mod paired;
 pub mod rundir;
+pub mod setting;
 pub mod site;
 pub mod stats;
 mod summary;
