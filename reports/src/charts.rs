@@ -75,7 +75,7 @@ fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 }
 
 /// Size of the headline chart on the first screen, beside the compact table.
-pub const HEADLINE_SIZE: (u32, u32) = (780, 520);
+pub const HEADLINE_SIZE: (u32, u32) = (700, 500);
 
 /// Draws with `draw` on a white [`WIDTH`] × [`HEIGHT`] canvas and returns the PNG bytes.
 fn render(draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>) -> Result<Vec<u8>> {
@@ -189,7 +189,7 @@ pub fn score_vs_memory(title: &str, x_desc: &str, points: &[MemoryPoint], size: 
         let mut sizes = Vec::with_capacity(order.len());
         for &i in &order {
             let (w, h) =
-                root.estimate_text_size(&points[i].label, &font(points[i].kind).into_font()).map_err(plot_err)?;
+                root.estimate_text_size(&points[i].label, &font(points[i].kind).into_font().color(&BLACK)).map_err(plot_err)?;
             sizes.push((w as i32 + 2, h as i32 + 2));
         }
         let (xr, yr) = chart.plotting_area().get_pixel_range();
@@ -242,15 +242,15 @@ pub fn score_vs_memory(title: &str, x_desc: &str, points: &[MemoryPoint], size: 
             entries.push((format!("run R{}", r + 1), series_colour(r), true, false));
         }
         if points.iter().any(|p| p.kind == PointKind::Family) {
-            entries.push(("SmolVLM, published".into(), FAMILY_COLOUR, false, false));
+            entries.push(("SmolVLM".into(), FAMILY_COLOUR, false, false));
         }
         if points.iter().any(|p| p.kind == PointKind::Baseline) {
-            entries.push(("other models, published".into(), BASELINE_GREY, false, false));
+            entries.push(("other models".into(), BASELINE_GREY, false, false));
         }
         if points.iter().any(|p| p.estimated) {
-            entries.push(("hollow: memory estimated from parameters".into(), BASELINE_GREY, false, true));
+            entries.push(("memory estimated".into(), BASELINE_GREY, false, true));
         }
-        let mut x = 70;
+        let mut x = 24;
         let y = 18;
         for (text, colour, circle, hollow) in entries {
             let style = if hollow { colour.stroke_width(2) } else { colour.filled() };
@@ -266,7 +266,7 @@ pub fn score_vs_memory(title: &str, x_desc: &str, points: &[MemoryPoint], size: 
                 }
             }
             let f = ("sans-serif", 14).into_font();
-            let (w, _) = legend_area.estimate_text_size(&text, &f).map_err(plot_err)?;
+            let (w, _) = legend_area.estimate_text_size(&text, &f.color(&BLACK)).map_err(plot_err)?;
             legend_area.draw(&Text::new(text, (x + 12, y - 8), f.color(&BLACK))).map_err(plot_err)?;
             x += 12 + w as i32 + 26;
         }

@@ -77,15 +77,16 @@ tr.error { background: #fff1f0; }
 #only-failures:checked ~ table tbody tr.pass { display: none; }
 #answer { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 #answer .answer-chart { flex: 0 0 auto; }
-#answer .answer-table { flex: 1 1 520px; min-width: 480px; }
+#answer .answer-table { flex: 1 1 560px; min-width: 0; }
 #answer .answer-table .note { margin-top: 0; }
 figure { margin: 0 0 12px; }
 figure.headline img.chart { margin: 0; }
-figcaption { font-size: 12px; color: #555; max-width: 780px; }
+figcaption { font-size: 12px; color: #555; max-width: 700px; }
 figcaption div { margin-top: 3px; }
 figcaption .left-out { color: #8a4b00; }
-#overview td { font-size: 13px; }
-#overview td.pub { min-width: 240px; }
+#overview td, #overview th { font-size: 12px; padding: 3px 6px; }
+#overview td.pub { min-width: 220px; }
+#overview td.score, #overview td.diff { white-space: nowrap; }
 .setting { font-size: 12px; margin-top: 2px; }
 .setting.same { color: #067647; }
 .setting.different { color: #9b1c1c; }

@@ -65,9 +65,11 @@ fn task_points(views: &[RunView], baselines: &Baselines, task: &str) -> TaskPoin
 }
 
 fn x_desc(views: &[RunView]) -> String {
-    let mut measures: Vec<&str> = views.iter().map(|v| describe::memory_measure(v.run)).collect();
+    // The chart's axis names what was measured, briefly: `process RSS`, `GPU memory`.
+    let mut measures: Vec<&str> =
+        views.iter().map(|v| describe::memory_measure(v.run).split(" (").next().unwrap_or("")).collect();
     measures.dedup();
-    format!("peak memory (GB, log scale); runs: {}; baselines: GPU memory as published", measures.join(" / "))
+    format!("peak memory (GB, log scale); runs: {}; others: as published", measures.join(" / "))
 }
 
 /// Writes one chart; returns its HTML (image and caption).
@@ -165,8 +167,8 @@ fn published_cells(
         Some(score) if same => {
             let d = score - r.value;
             let note = match ci.map(|(lo, hi)| lo * 100.0 <= r.value && r.value <= hi * 100.0) {
-                Some(true) => "published value inside the run's 95% interval",
-                Some(false) => "published value outside the run's 95% interval",
+                Some(true) => "inside the 95% interval",
+                Some(false) => "outside the 95% interval",
                 None => "",
             };
             format!("<td class=\"num diff\" data-diff=\"{d:.2}\"><b>{d:+.2}</b><div class=\"ci\">{note}</div></td>")
@@ -176,7 +178,7 @@ fn published_cells(
             "<td class=\"num diff\">–<div class=\"ci\">the source does not give the whole setting</div></td>".into()
         }
         _ => format!(
-            "<td class=\"num diff\">–<div class=\"ci\">not like for like: {} differ</div></td>",
+            "<td class=\"num diff\">–<div class=\"ci\">not like for like:<br>{} differ</div></td>",
             escape(&comparison.differing().join(", "))
         ),
     };
@@ -189,7 +191,7 @@ fn compact_table(
     baselines: &Baselines,
     sample_links: &BTreeMap<(String, String), String>,
 ) -> String {
-    let mut s = String::from("<table id=\"overview\"><thead><tr><th>task</th><th>run</th><th class=\"num\">score (%), 95% interval</th><th>published for the same checkpoint, and its setting</th><th class=\"num\">difference (points)</th></tr></thead><tbody>");
+    let mut s = String::from("<table id=\"overview\"><thead><tr><th>task</th><th>run</th><th class=\"num\">score (%)<br>95% interval</th><th>published for the same checkpoint, and its setting</th><th class=\"num\">difference<br>(points)</th></tr></thead><tbody>");
     for task in tasks {
         for v in views {
             let Some(t) = v.task(task) else { continue };
@@ -201,7 +203,7 @@ fn compact_table(
                 .unwrap_or_default();
             let _ = write!(
                 s,
-                "<tr data-task=\"{task_e}\" data-run=\"{tag}\"><td>{task_e}<div class=\"ci\">{metric}</div></td><td>{tag}</td><td class=\"num score\" data-run=\"{tag}\" data-task=\"{task_e}\"><b class=\"value\">{score}</b><div class=\"ci\"><span class=\"ci95\">{ci}</span> n={n}{failed}{link}</div></td>{published}</tr>",
+                "<tr data-task=\"{task_e}\" data-run=\"{tag}\"><td>{task_e}<div class=\"ci\">{metric}</div></td><td>{tag}</td><td class=\"num score\" data-run=\"{tag}\" data-task=\"{task_e}\"><b class=\"value\">{score}</b><div class=\"ci\"><span class=\"ci95\">{ci}</span><br>n={n}{failed}{link}</div></td>{published}</tr>",
                 task_e = escape(task),
                 metric = escape(&t.metric),
                 tag = v.tag,

@@ -150,7 +150,7 @@ fn an_lmms_eval_run_is_marked_as_a_different_setting_naming_the_prompt_profile()
     assert!(row.contains("data-verdict=\"different\""), "{row}");
     assert!(row.contains("prompt profile: published vlmevalkit-smolvlm, this run lmms-eval"), "{row}");
     assert!(!row.contains("data-diff="), "no difference is shown across settings: {row}");
-    assert!(row.contains("not like for like: harness, prompt profile differ"), "{row}");
+    assert!(row.contains("not like for like:<br>harness, prompt profile differ"), "{row}");
 }
 
 #[test]
