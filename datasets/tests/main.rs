@@ -298,12 +298,18 @@ fn row_group_ranges_cover_every_row_in_file_order() {
     files.extend(summary.files.iter().cloned());
     let table = SplitTable::open(files).unwrap();
     let ranges = table.row_group_ranges();
-    assert_eq!(ranges[..3], [0..4, 4..8, 8..10]);
-    assert_eq!(ranges.last().unwrap().end, table.num_rows());
+    // The first file holds several row groups (polars balances their sizes around the one
+    // asked for), and a file boundary is a group boundary.
+    let first_file: Vec<_> = ranges.iter().filter(|r| r.end <= 10).collect();
+    assert!(first_file.len() >= 2, "{ranges:?}");
+    assert!(ranges.iter().any(|r| r.end == 10), "{ranges:?}");
+    assert_eq!((ranges[0].start, ranges.last().unwrap().end), (0, table.num_rows()));
     for pair in ranges.windows(2) {
         assert_eq!(pair[0].end, pair[1].start, "{ranges:?}");
     }
     // Rows read within one range come back as they are.
-    let rows = table.read_rows_at(&["x"], ranges[1].clone()).unwrap();
-    assert_eq!(rows.iter().map(|r| r["x"].clone()).collect::<Vec<_>>(), (4..8).map(Cell::Int).collect::<Vec<_>>());
+    let second = ranges[1].clone();
+    let rows = table.read_rows_at(&["x"], second.clone()).unwrap();
+    let want: Vec<Cell> = second.map(|i| Cell::Int(i as i64)).collect();
+    assert_eq!(rows.iter().map(|r| r["x"].clone()).collect::<Vec<_>>(), want);
 }

@@ -188,8 +188,9 @@ pub fn score_vs_memory(title: &str, x_desc: &str, points: &[MemoryPoint], size: 
         let font = |kind: PointKind| ("sans-serif", if matches!(kind, PointKind::Run(_)) { 15 } else { 13 });
         let mut sizes = Vec::with_capacity(order.len());
         for &i in &order {
-            let (w, h) =
-                root.estimate_text_size(&points[i].label, &font(points[i].kind).into_font().color(&BLACK)).map_err(plot_err)?;
+            let (w, h) = root
+                .estimate_text_size(&points[i].label, &font(points[i].kind).into_font().color(&BLACK))
+                .map_err(plot_err)?;
             sizes.push((w as i32 + 2, h as i32 + 2));
         }
         let (xr, yr) = chart.plotting_area().get_pixel_range();
