@@ -79,8 +79,10 @@ pub struct RunArgs {
     /// Fail when a task's data set is absent instead of skipping the task.
     #[arg(long)]
     strict: bool,
-    /// How prompts are built: `lmms-eval` (each task's default) or `vlmevalkit-smolvlm` (the
-    /// prompts and budgets the SmolVLM authors evaluated with). Recorded in run.json.
+    /// How prompts are built: `lmms-eval` or `vlmevalkit-smolvlm` (the prompts, token budgets and
+    /// scoring the SmolVLM authors evaluated with) [default: for the SmolVLM and SmolVLM2 aliases,
+    /// `vlmevalkit-smolvlm` where the task defines it, else `lmms-eval` (see `bench models`); for
+    /// `tiny` and model directories, `lmms-eval`]. Recorded per task in run.json.
     #[arg(long, value_name = "PROFILE")]
     prompt_profile: Option<String>,
     /// Score with this metric profile (`official`, `lmms-eval`, `vlmevalkit`) instead of the one
@@ -187,7 +189,8 @@ fn selected_tasks(args: &RunArgs) -> Result<Vec<Task>> {
     let mut tasks = Vec::with_capacity(names.len());
     for name in &names {
         let mut task = builtin_task(name)?;
-        if let Some(profile) = &args.prompt_profile {
+        let alias_default = smolbench_runners::model::default_prompt_profile(&args.model, &task.prompt_profiles());
+        if let Some(profile) = args.prompt_profile.as_deref().or(alias_default) {
             task = task.with_prompt_profile(profile)?;
         }
         if let Some(profile) = args.metric_profile {
