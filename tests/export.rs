@@ -105,8 +105,8 @@ fn csv_and_parquet_hold_every_sample_and_task_with_units_in_the_names() {
     let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
     assert_eq!(&names, header, "CSV and parquet have the same columns");
     let scores = frame.column("score_fraction").unwrap().f64().unwrap().clone();
-    for (got, record) in scores.into_iter().zip(&records) {
-        assert_eq!(got, record["score"].as_f64());
+    for (i, record) in records.iter().enumerate() {
+        assert_eq!(scores.get(i), record["score"].as_f64());
     }
     assert_eq!(frame.column("peak_memory_bytes").unwrap().dtype(), &DataType::Int64);
     let tasks_frame = ParquetReader::new(std::fs::File::open(pq_dir.join("tasks.parquet")).unwrap()).finish().unwrap();
@@ -138,8 +138,8 @@ fn texts_with_quotes_commas_and_line_breaks_survive_csv_and_parquet() {
     assert_eq!(rows[4][col("error")], "engine error: out of memory");
     export(&sb, &run, "parquet", &sb.path("pq"));
     let frame = ParquetReader::new(std::fs::File::open(sb.path("pq/samples.parquet")).unwrap()).finish().unwrap();
-    let got: Vec<Option<String>> =
-        frame.column("prediction").unwrap().str().unwrap().into_iter().map(|s| s.map(str::to_string)).collect();
+    let predictions = frame.column("prediction").unwrap().str().unwrap().clone();
+    let got: Vec<Option<String>> = (0..predictions.len()).map(|i| predictions.get(i).map(str::to_string)).collect();
     assert_eq!(got, nasty.map(|s| Some(s.to_string())));
     assert_eq!(frame.column("score_fraction").unwrap().f64().unwrap().get(3), None);
 }
