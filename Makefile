@@ -8,11 +8,12 @@ CARGO ?= cargo
 # `make test` keeps cargo's exit status through a pipe (pipefail).
 SHELL := /bin/bash
 
-.PHONY: demo test lint fixtures engine-patch system-deps report-demo
+.PHONY: demo test lint fixtures engine-patch system-deps report-demo cuda
 
 ## System packages (Debian) the tests and demos need, installed only when missing: headless
-## Chromium (report test), a TrueType font (chart text), FFmpeg (video frames and fixtures).
-SYSTEM_DEPS = chromium fonts-dejavu-core ffmpeg
+## Chromium (report test), a TrueType font (chart text), FFmpeg (video frames and fixtures),
+## Slurm and munge (the Slurm test starts a private one-node cluster from them).
+SYSTEM_DEPS = chromium fonts-dejavu-core ffmpeg slurmd slurmctld slurm-client munge
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -63,3 +64,11 @@ report-demo: engine-patch system-deps
 	$(CARGO) run --bin bench -- report runs/report-demo/suite runs/report-demo/docvqa-mmmu --out runs/report-demo/site
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,2400 \
 		--screenshot=runs/report-demo/overview.png file://$(CURDIR)/runs/report-demo/site/index.html
+
+
+## The CUDA build, without a GPU: CUDA compiler and libraries from PyPI wheels in a venv, the
+## compute capability given explicitly (CUDA_COMPUTE_CAP, default 90 for H100/H200), its own
+## target directory (target-cuda). Leaves target-cuda/dist/{bench.xz,gpu-run.sh,build-info.txt},
+## under 64 MiB, to carry to a GPU machine. See cuda/build.sh.
+cuda: engine-patch
+	cuda/build.sh

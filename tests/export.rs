@@ -138,7 +138,7 @@ fn texts_with_quotes_commas_and_line_breaks_survive_csv_and_parquet() {
     assert_eq!(rows[4][col("error")], "engine error: out of memory");
     export(&sb, &run, "parquet", &sb.path("pq"));
     let frame = ParquetReader::new(std::fs::File::open(sb.path("pq/samples.parquet")).unwrap()).finish().unwrap();
-    let predictions = frame.column("prediction").unwrap().str().unwrap().clone();
+    let predictions = frame.column("prediction").unwrap().str().unwrap();
     let got: Vec<Option<String>> = (0..predictions.len()).map(|i| predictions.get(i).map(str::to_string)).collect();
     assert_eq!(got, nasty.map(|s| Some(s.to_string())));
     assert_eq!(frame.column("score_fraction").unwrap().f64().unwrap().get(3), None);

@@ -9,6 +9,7 @@
 //!   Hodges-Lehmann shift and its confidence bound) for the gate.
 //! - [`baselines`] holds the published numbers of SmolVLM and larger models, with their sources.
 //! - [`site`] renders a static HTML report with PNG [`charts`] for one or more runs.
+//! - [`perf`] renders the performance page: throughput and memory against batch size.
 //!
 //! Reports read records only: they never call a runner or a task.
 //!
@@ -22,6 +23,7 @@ pub mod baselines;
 pub mod charts;
 pub mod html;
 pub mod paired;
+pub mod perf;
 pub mod rundir;
 pub mod signed_rank;
 pub mod site;

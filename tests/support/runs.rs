@@ -63,6 +63,8 @@ pub fn manifest(run_id: &str, tasks: &[&str]) -> RunManifest {
         data_source: "synthetic".into(),
         limit: None,
         endpoints: Vec::new(),
+        scoring: "rules".into(),
+        judge: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! `bench gate --baseline RUN --candidate RUN`: the CI regression gate.
+//! `bench gate --baseline RUN --candidate RUN`: the CI regression gate. Given two performance
+//! sweeps (perf.json) instead of runs, it compares those ([`crate::perf::compare`]).
 //!
 //! Exit codes: 0 no regression (inconclusive checks included), 1 regression, 2 unusable input
 //! (runs that cannot be compared, an unreadable run directory or gate file). The Markdown summary goes to stdout (and to
@@ -44,6 +45,24 @@ fn write(path: Option<&Path>, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Two performance sweeps (perf.json, from `bench perf`): see [`crate::perf::compare`].
+fn perf_gate(args: &GateArgs) -> Result<ExitCode> {
+    use crate::perf::compare::{compare, markdown, PerfTolerances};
+    let read = |path: &Path, which: &str| crate::perf::read(path).map_err(|e| Unusable(format!("{which}: {e:#}")));
+    let compared = read(&args.baseline, "baseline").and_then(|base| {
+        let cand = read(&args.candidate, "candidate")?;
+        compare(&base, &cand, PerfTolerances::default()).map_err(Unusable)
+    });
+    let cmp = match compared {
+        Ok(c) => c,
+        Err(reason) => return unusable(args, reason),
+    };
+    let md = markdown(&cmp);
+    print!("{md}");
+    write(args.markdown.as_deref(), &md)?;
+    Ok(if cmp.regressed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
 fn unusable(args: &GateArgs, reason: Unusable) -> Result<ExitCode> {
     eprintln!("error: unusable gate input: {}", reason.0);
     let md = markdown_unusable(&reason);
@@ -55,6 +74,9 @@ fn unusable(args: &GateArgs, reason: Unusable) -> Result<ExitCode> {
 
 /// Runs `bench gate`.
 pub fn run(args: GateArgs) -> Result<ExitCode> {
+    if crate::perf::is_sweep(&args.baseline) || crate::perf::is_sweep(&args.candidate) {
+        return perf_gate(&args);
+    }
     let config = match &args.config {
         None => GateConfig::builtin(),
         Some(path) => {

@@ -9,6 +9,7 @@ mod gate;
 mod lock;
 mod merge;
 mod models;
+mod perf;
 mod plan;
 mod report;
 mod rescore;
@@ -79,6 +80,9 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Serve a model over an OpenAI-compatible HTTP API (an endpoint for `bench run --endpoint`).
     Serve(serve::ServeArgs),
+    /// Sweep batch sizes (in-process) or concurrency and request rates (endpoints): throughput,
+    /// latency, peak memory per device and the batches the engine ran, into perf.json.
+    Perf(perf::PerfArgs),
     /// Measure the endpoint runner's own overhead against an instant fake server.
     #[command(hide = true)]
     BenchClient(bench_client::BenchClientArgs),
@@ -99,13 +103,14 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lock(args) => lock::run(args),
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
-        Command::Rescore(args) => rescore::run(args),
+        Command::Rescore(args) => rescore::run(args).await,
         Command::Merge(args) => merge::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Report(args) => report::run(args),
         Command::Gate(args) => gate::run(args),
         Command::Export(args) => export::run(args),
         Command::Serve(args) => serve::run(args).await,
+        Command::Perf(args) => perf::run(args).await,
         Command::BenchClient(args) => bench_client::run(args).await,
         Command::SampleFrames(args) => sample_frames::run(args),
         Command::BenchPreprocess(args) => bench_preprocess::run(args),

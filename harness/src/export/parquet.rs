@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use polars::prelude::*;
 
 use super::tables::{Cells, Table};
@@ -28,11 +28,10 @@ pub fn to_frame(table: &Table) -> PolarsResult<DataFrame> {
 
 /// Writes the table as a parquet file.
 pub fn write(table: &Table, path: &Path) -> Result<()> {
-    let mut frame = to_frame(table).map_err(|e| anyhow!("building the table for {}: {e}", path.display()))?;
+    let mut frame =
+        anyhow::Context::with_context(to_frame(table), || format!("building the table for {}", path.display()))?;
     let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut frame)
-        .map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
+    let written = ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None)).finish(&mut frame);
+    anyhow::Context::with_context(written, || format!("writing {}", path.display()))?;
     Ok(())
 }
