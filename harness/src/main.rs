@@ -8,13 +8,16 @@ mod cli;
 mod diff;
 mod execute;
 mod exit;
+mod export;
 mod fingerprint;
 mod fixtures;
 mod gate;
 mod image_bench;
 mod import;
+mod judge;
 mod local_model;
 mod merge;
+mod perf;
 mod plan;
 mod rescore;
 mod serve;
@@ -36,16 +39,21 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_env("SMOLBENCH_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // The engine's per-step reports feed the batch counts, not the log.
+        .add_directive("mistralrs_core::engine=warn".parse().expect("a valid directive"));
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(colour)
-        .init();
+        .with_filter(filter);
+    tracing_subscriber::registry().with(log).with(smolbench_runners::engine_steps::layer()).init();
 }
 
 fn main() -> ExitCode {

@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use smolbench_core::collate::{collate, task_order, SampleKey};
 use smolbench_core::{
-    DeviceFingerprint, EndpointRecord, ModelRecord, RunManifest, SampleRecord, TaskRecord, STORE_FORMAT_VERSION,
+    DeviceFingerprint, EndpointRecord, JudgeInfo, ModelRecord, RunManifest, SampleRecord, TaskRecord,
+    STORE_FORMAT_VERSION,
 };
 use smolbench_runners::device::{fingerprint, ComputeDevice};
 use smolbench_runners::{OpenAiConfig, OpenAiRunner, Runner, RunnerOptions};
@@ -21,6 +22,7 @@ use smolbench_tasks::Task;
 use crate::claims::Claims;
 use crate::execute::{run_tasks, LoopSettings, Outcome, SampleFilter};
 use crate::fingerprint::{config_fingerprint, config_of, first_difference};
+use crate::judge::{scoring_line, Judge};
 use crate::plan::{hash_file, RunPlan};
 use crate::shard::{PartInfo, Shard, HASH_SCHEME, PARTS_DIR};
 use crate::store::{read_manifest, read_samples, Recorded, RunStore, RUN_FILE};
@@ -53,6 +55,17 @@ pub struct RunSettings {
     pub runner_options: RunnerOptions,
     /// The endpoints to send samples to, instead of loading the model here.
     pub endpoints: Option<OpenAiConfig>,
+    /// The LLM judge to ask where a task's reference asks one; rule-based scoring where `None`.
+    pub judge: Option<JudgeSettings>,
+}
+
+/// `--judge-endpoint` and `--judge-model`.
+#[derive(Debug, Clone)]
+pub struct JudgeSettings {
+    /// The judge's OpenAI-compatible server.
+    pub endpoint: String,
+    /// The model id sent to it.
+    pub model: String,
 }
 
 impl RunSettings {
@@ -137,7 +150,13 @@ struct Provenance {
     endpoints: Vec<EndpointRecord>,
 }
 
-fn manifest(settings: &RunSettings, plan: &RunPlan, provenance: Provenance, run_id: &str) -> Result<RunManifest> {
+fn manifest(
+    settings: &RunSettings,
+    plan: &RunPlan,
+    provenance: Provenance,
+    run_id: &str,
+    judge: Option<&JudgeInfo>,
+) -> Result<RunManifest> {
     Ok(RunManifest {
         format_version: STORE_FORMAT_VERSION,
         run_id: run_id.to_string(),
@@ -153,6 +172,8 @@ fn manifest(settings: &RunSettings, plan: &RunPlan, provenance: Provenance, run_
         data_source: plan.data_source.label(),
         limit: settings.limit,
         endpoints: provenance.endpoints,
+        scoring: if judge.is_some() { "rules+judge" } else { "rules" }.into(),
+        judge: judge.cloned(),
     })
 }
 
@@ -356,7 +377,12 @@ async fn execute<R: Runner>(
     target: RunTarget,
 ) -> Result<ExitCode> {
     let RunTarget { shard, dir, resume, run_id } = target;
-    let fresh = manifest(settings, plan, provenance, &run_id)?;
+    let judge = match &settings.judge {
+        Some(j) => Some(Arc::new(Judge::connect(&j.endpoint, &j.model, &dir).await?)),
+        None => None,
+    };
+    let fresh = manifest(settings, plan, provenance, &run_id, judge.as_ref().map(|j| j.info()))?;
+    eprintln!("{}", scoring_line(judge.as_ref().map(|j| j.info())));
     let shard_count = shard.map_or(1, |s| s.count);
     let (mut store, manifest) = if resume && dir.join(RUN_FILE).exists() {
         let (store, stored) = resume_store(&dir, &fresh, shard_count)?;
@@ -394,6 +420,7 @@ async fn execute<R: Runner>(
             .map(Duration::from_millis),
         filter: Some(Arc::clone(&filter) as Arc<dyn SampleFilter>),
         concurrency: settings.concurrency.unwrap_or(runner.max_concurrency()).max(1),
+        judge,
     };
     let Some(first) = until_interrupted(run_tasks(&plan.tasks, runner, &mut store, loop_settings.clone())).await else {
         return interrupted(settings, &dir);

@@ -35,11 +35,16 @@ async fn cache_hits_are_reported_when_on_and_absent_when_off() {
         prompt: "Read.".into(),
         images: vec![picture(90, 90, seed)],
         max_new_tokens: 2,
-        assistant_prefix: None,
+        ..Default::default()
     };
 
-    let cached =
-        MistralRsRunner::load_with(&prepared, ComputeDevice::Cpu, RunnerOptions { encoder_cache: true }).await.unwrap();
+    let cached = MistralRsRunner::load_with(
+        &prepared,
+        ComputeDevice::Cpu,
+        RunnerOptions { encoder_cache: true, ..RunnerOptions::default() },
+    )
+    .await
+    .unwrap();
     let first = cached.generate(&request(1)).await.unwrap();
     assert_eq!(first.image_tiles, 5);
     assert_eq!(first.encoder_cache_hits, Some(0), "a new image is encoded");

@@ -47,9 +47,13 @@ async fn print_split_and_cache_costs() {
         ),
     ] {
         let prepared = prepare_model_dir_with(src.path(), out.path(), options).unwrap();
-        let runner = MistralRsRunner::load_with(&prepared, ComputeDevice::Cpu, RunnerOptions { encoder_cache: cache })
-            .await
-            .unwrap();
+        let runner = MistralRsRunner::load_with(
+            &prepared,
+            ComputeDevice::Cpu,
+            RunnerOptions { encoder_cache: cache, ..RunnerOptions::default() },
+        )
+        .await
+        .unwrap();
         let mut ttft = Vec::new();
         let mut e2e = Vec::new();
         let mut last = None;
@@ -59,7 +63,7 @@ async fn print_split_and_cache_costs() {
                 prompt: "Read it.".into(),
                 images: vec![page(1000, 700, seed)],
                 max_new_tokens: 8,
-                assistant_prefix: None,
+                ..Default::default()
             };
             let g = runner.generate(&request).await.unwrap();
             if i > 0 {

@@ -4,6 +4,7 @@ mod bench_client;
 mod bench_preprocess;
 pub mod config;
 mod diff;
+mod export;
 mod fetch;
 mod fixtures;
 mod gate;
@@ -11,6 +12,7 @@ mod import;
 mod lock;
 mod merge;
 mod models;
+mod perf;
 mod plan;
 mod report;
 mod rescore;
@@ -80,8 +82,13 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Compare two runs sample by sample: where prompts, predictions, extractions and scores differ, and why.
     Diff(diff::DiffArgs),
+    /// Write a run's per-sample and per-task tables as CSV or parquet, or lmms-eval's results layout.
+    Export(export::ExportArgs),
     /// Serve a model over an OpenAI-compatible HTTP API (an endpoint for `bench run --endpoint`).
     Serve(serve::ServeArgs),
+    /// Sweep batch sizes (in-process) or concurrency and request rates (endpoints): throughput,
+    /// latency, peak memory per device and the batches the engine ran, into perf.json.
+    Perf(perf::PerfArgs),
     /// Measure the endpoint runner's own overhead against an instant fake server.
     #[command(hide = true)]
     BenchClient(bench_client::BenchClientArgs),
@@ -102,14 +109,16 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lock(args) => lock::run(args),
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
-        Command::Rescore(args) => rescore::run(args),
+        Command::Rescore(args) => rescore::run(args).await,
         Command::Merge(args) => merge::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Report(args) => report::run(args),
         Command::Gate(args) => gate::run(args),
         Command::Import(args) => import::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Export(args) => export::run(args),
         Command::Serve(args) => serve::run(args).await,
+        Command::Perf(args) => perf::run(args).await,
         Command::BenchClient(args) => bench_client::run(args).await,
         Command::SampleFrames(args) => sample_frames::run(args),
         Command::BenchPreprocess(args) => bench_preprocess::run(args),

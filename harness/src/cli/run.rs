@@ -18,7 +18,7 @@ use smolbench_tasks::{MetricProfile, TaskRegistry};
 
 use crate::fixtures::default_fixtures_root;
 use crate::plan::{plan_run, select_tasks, PlanRequest, TaskSelection};
-use crate::session::RunSettings;
+use crate::session::{JudgeSettings, RunSettings};
 use crate::shard::ShardArg;
 
 /// Arguments of `bench run`.
@@ -137,9 +137,23 @@ pub struct RunArgs {
     /// Bearer token sent to the endpoints.
     #[arg(long, env = "SMOLBENCH_API_KEY", hide_env_values = true, value_name = "KEY", help_heading = "Endpoints")]
     api_key: Option<String>,
-    /// Samples in flight at once [default: 1 in-process; the endpoints' total with --endpoint].
+    /// Samples in flight at once [default: the batch size in-process; the endpoints' total with
+    /// --endpoint].
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
+    /// Sequences the in-process engine runs together (its scheduler's `max_num_seqs`); samples
+    /// in flight default to it. Predictions do not depend on it.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    batch_size: u16,
+    /// Ask this OpenAI-compatible server as an LLM judge where a task's reference asks one
+    /// (MathVista's answer extraction; VLMEvalKit's option matching for MMMU, MMStar, AI2D,
+    /// ScienceQA answers its rules cannot read). Without it scoring is rule-based. Replies are
+    /// cached in the run directory (judge-cache.jsonl).
+    #[arg(long, value_name = "URL", requires = "judge_model", help_heading = "Judge")]
+    judge_endpoint: Option<String>,
+    /// The model id to send to the judge.
+    #[arg(long, value_name = "ID", requires = "judge_endpoint", help_heading = "Judge")]
+    judge_model: Option<String>,
 }
 
 impl RunArgs {
@@ -180,6 +194,7 @@ impl RunArgs {
             retry: RetryPolicy { max_retries: self.retries, ..RetryPolicy::default() },
             health: HealthPolicy::default(),
             api_key: self.api_key.clone(),
+            fixed_output: false,
         }))
     }
 
@@ -195,8 +210,14 @@ impl RunArgs {
             max_consecutive_failures: self.max_consecutive_failures,
             concurrency: self.concurrency,
             compute: if self.cpu { ComputeDevice::Cpu } else { default_compute_device() },
-            runner_options: RunnerOptions { encoder_cache: self.encoder_cache },
+            runner_options: RunnerOptions { encoder_cache: self.encoder_cache, batch_size: self.batch_size.into() },
             endpoints: self.endpoint_config()?,
+            judge: match (&self.judge_endpoint, &self.judge_model) {
+                (Some(endpoint), Some(model)) => {
+                    Some(JudgeSettings { endpoint: endpoint.clone(), model: model.clone() })
+                }
+                _ => None,
+            },
         })
     }
 }

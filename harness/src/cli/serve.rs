@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Keep the engine's vision-encoder cache on, as `bench run --encoder-cache`.
     #[arg(long, value_name = "on|off", value_parser = super::run::parse_on_off, default_value = "off", action = clap::ArgAction::Set)]
     encoder_cache: bool,
+    /// Sequences the engine runs together (its scheduler's `max_num_seqs`), as `bench run --batch-size`.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    batch_size: u16,
 }
 
 /// Runs `bench serve` until it is killed.
@@ -65,7 +68,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {addr}; choose another --port or --host"))?;
     let local = listener.local_addr().context("reading the bound address")?;
-    let loaded = model.load(compute, RunnerOptions { encoder_cache: args.encoder_cache }).await?;
+    let loaded = model
+        .load(compute, RunnerOptions { encoder_cache: args.encoder_cache, batch_size: args.batch_size.into() })
+        .await?;
     let model_id = args.served_model_name.clone().unwrap_or_else(|| args.model.clone());
     let state =
         Arc::new(ServeState::new(loaded.runner, model_id.clone(), loaded.record, model.prepared.tokens_per_image));

@@ -219,6 +219,10 @@ fn manifest(format: Format, input: &Path, task: &Task, model: &str, n: usize, ou
         data_source: format!("imported from {}", source.display()),
         limit: None,
         endpoints: Vec::new(),
+        // Our rules score the imported predictions (a MathVista file's stored extraction stands
+        // in for our extraction, not for a judge of ours).
+        scoring: "rules".into(),
+        judge: None,
     }
 }
 

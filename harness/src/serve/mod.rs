@@ -35,7 +35,8 @@ pub struct ServeState {
     model: ModelRecord,
     device: DeviceFingerprint,
     tokens_per_image: usize,
-    gate: tokio::sync::Mutex<()>,
+    /// Requests on the engine at once: its batch size.
+    gate: tokio::sync::Semaphore,
     started: Instant,
     served: AtomicU64,
     failed: AtomicU64,
@@ -48,13 +49,14 @@ impl ServeState {
     /// A server for a loaded model.
     pub fn new(runner: MistralRsRunner, model_id: String, model: ModelRecord, tokens_per_image: usize) -> Self {
         let device = smolbench_runners::device::fingerprint(runner.compute());
+        let batch = runner.options().max_batch();
         ServeState {
             runner,
             model_id,
             model,
             device,
             tokens_per_image,
-            gate: tokio::sync::Mutex::new(()),
+            gate: tokio::sync::Semaphore::new(batch),
             started: Instant::now(),
             served: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -225,15 +227,20 @@ impl ServeState {
         Response::Events(rx)
     }
 
-    /// Runs one request on the engine, one at a time, measuring its peak memory.
+    /// Runs one request on the engine, up to its batch size at a time, measuring its peak memory
+    /// (sampled without resetting the process's peak when requests overlap).
     async fn generate(
         &self,
         request: &smolbench_core::GenerationRequest,
         on_chunk: impl FnMut(&str) + Send,
     ) -> (Result<Generation, smolbench_runners::RunnerError>, Option<MemoryReading>) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        let _turn = self.gate.lock().await;
-        let watch = MemoryProbe::new(self.compute()).start();
+        let _turn = self.gate.acquire().await.expect("the gate is never closed");
+        let probe = match self.runner.options().max_batch() {
+            1 => MemoryProbe::new(self.compute()),
+            _ => MemoryProbe::sampling(self.compute()),
+        };
+        let watch = probe.start();
         let result = self.runner.generate_streaming(request, on_chunk).await;
         let memory = watch.finish();
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
