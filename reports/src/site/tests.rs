@@ -65,6 +65,8 @@ fn run(dir: &Path, prompt: &str, profile: (&str, &str), splitting: bool) -> Load
         data_source: "synthetic".into(),
         limit: None,
         endpoints: Vec::new(),
+        scoring: "rules".into(),
+        judge: None,
     };
     let records: Vec<SampleRecord> = (0..4)
         .map(|i| SampleRecord {
