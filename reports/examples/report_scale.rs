@@ -141,6 +141,8 @@ fn write_run(dir: &Path, data_dir: &Path, data_file: &Path, n: usize) -> Result<
         data_source: "synthetic".into(),
         limit: None,
         endpoints: vec![],
+        scoring: "rules".into(),
+        judge: None,
     };
     std::fs::write(dir.join("run.json"), serde_json::to_string_pretty(&manifest)?)?;
     let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
