@@ -12,7 +12,8 @@
 //!   vertical), each vectorised across pixels and spread over threads, and nearest-neighbour
 //!   sampling as Pillow's affine scaling does it.
 //! - [`alpha`]: transparency composited onto white as `Image.alpha_composite` does it.
-//! - [`planes`]: tiles into normalised `f32` channel planes through per-channel tables.
+//! - [`planes`]: tiles into normalised `f32` channel planes through per-channel tables; [`crop`]
+//!   cuts them out.
 //!
 //! ```
 //! use smolbench_pixels::{resize_rgb8, Filter};
@@ -24,11 +25,13 @@
 
 pub mod alpha;
 pub mod coeffs;
+pub mod crop;
 pub mod filter;
 pub mod planes;
 pub mod resample;
 
 pub use alpha::{composite_on_white, rgba_on_white};
+pub use crop::crop_rgb8;
 pub use filter::{Filter, UnknownFilter};
 pub use planes::channel_planes;
 pub use resample::resize_rgb8;

@@ -176,7 +176,7 @@ impl ImageProcessor {
         let mut tiles = Vec::with_capacity((rows * cols + 1) as usize);
         for r in 0..rows {
             for c in 0..cols {
-                tiles.push(image::imageops::crop_imm(&rgb, c * tile, r * tile, tile, tile).to_image());
+                tiles.push(smolbench_pixels::crop_rgb8(&rgb, c * tile, r * tile, tile, tile));
             }
         }
         tiles.push(resize(&rgb, (tile, tile)));
