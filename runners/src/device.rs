@@ -160,6 +160,14 @@ impl MemoryWatch {
     }
 }
 
+impl Drop for MemoryWatch {
+    /// A measurement abandoned without [`MemoryWatch::finish`] (a cancelled request) still stops
+    /// its sampler thread.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Memory this process holds now on `compute`: its GPU memory through NVML on CUDA, its
 /// resident set size on the CPU.
 pub fn current_memory(compute: ComputeDevice) -> Option<MemoryReading> {

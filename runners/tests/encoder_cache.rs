@@ -38,8 +38,13 @@ async fn cache_hits_are_reported_when_on_and_absent_when_off() {
         assistant_prefix: None,
     };
 
-    let cached =
-        MistralRsRunner::load_with(&prepared, ComputeDevice::Cpu, RunnerOptions { encoder_cache: true }).await.unwrap();
+    let cached = MistralRsRunner::load_with(
+        &prepared,
+        ComputeDevice::Cpu,
+        RunnerOptions { encoder_cache: true, ..Default::default() },
+    )
+    .await
+    .unwrap();
     let first = cached.generate(&request(1)).await.unwrap();
     assert_eq!(first.image_tiles, 5);
     assert_eq!(first.encoder_cache_hits, Some(0), "a new image is encoded");

@@ -47,9 +47,13 @@ async fn print_split_and_cache_costs() {
         ),
     ] {
         let prepared = prepare_model_dir_with(src.path(), out.path(), options).unwrap();
-        let runner = MistralRsRunner::load_with(&prepared, ComputeDevice::Cpu, RunnerOptions { encoder_cache: cache })
-            .await
-            .unwrap();
+        let runner = MistralRsRunner::load_with(
+            &prepared,
+            ComputeDevice::Cpu,
+            RunnerOptions { encoder_cache: cache, ..Default::default() },
+        )
+        .await
+        .unwrap();
         let mut ttft = Vec::new();
         let mut e2e = Vec::new();
         let mut last = None;

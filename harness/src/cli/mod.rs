@@ -13,6 +13,7 @@ mod rescore;
 mod run;
 mod sample_frames;
 mod serve;
+mod serve_bench;
 mod tasks;
 
 use std::process::ExitCode;
@@ -75,6 +76,9 @@ pub enum Command {
     Gate(gate::GateArgs),
     /// Serve a model over an OpenAI-compatible HTTP API (an endpoint for `bench run --endpoint`).
     Serve(serve::ServeArgs),
+    /// Load-test `bench serve` on loopback: RSS and latency percentiles with concurrent requests
+    /// and idle connections held open.
+    ServeBench(serve_bench::ServeBenchArgs),
     /// Measure the endpoint runner's own overhead against an instant fake server.
     #[command(hide = true)]
     BenchClient(bench_client::BenchClientArgs),
@@ -97,6 +101,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(args),
         Command::Gate(args) => gate::run(args),
         Command::Serve(args) => serve::run(args).await,
+        Command::ServeBench(args) => serve_bench::run(args).await,
         Command::BenchClient(args) => bench_client::run(args).await,
         Command::SampleFrames(args) => sample_frames::run(args),
     }

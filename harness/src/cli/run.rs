@@ -24,7 +24,7 @@ use smolbench_tasks::{builtin_task, suite, MetricProfile, Task};
 
 use crate::claims::Claims;
 use crate::execute::{run_tasks, LoopSettings, Outcome, SampleFilter};
-use crate::fingerprint::{config_fingerprint, config_of, first_difference};
+use crate::fingerprint::{config_fingerprint, resume_difference};
 use crate::fixtures::default_fixtures_root;
 use crate::plan::{hash_dir_files, hash_file, plan_run, LocalModel, PlanRequest, RunPlan};
 use crate::shard::{PartInfo, Shard, ShardArg, HASH_SCHEME, PARTS_DIR};
@@ -105,6 +105,10 @@ pub struct RunArgs {
     /// runs, but its latency no longer includes encoding; hits are recorded per sample).
     #[arg(long, value_name = "on|off", value_parser = parse_on_off, default_value = "off", action = clap::ArgAction::Set)]
     encoder_cache: bool,
+    /// The per-sample deadline: a sample that gets no token from the engine for SECS (a hung
+    /// engine) fails with the reason, the engine is reloaded and the run goes on.
+    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
+    sample_timeout: f64,
     /// Where the tiny model and synthetic data live [default: $SMOLBENCH_HOME/fixtures].
     #[arg(long, value_name = "DIR", hide = true)]
     fixtures: Option<PathBuf>,
@@ -398,9 +402,9 @@ fn target_dir(args: &RunArgs, shard: Option<Shard>, default_run_id: &str) -> Res
 /// Opens the run to continue in `dir`, refusing one whose config differs from `fresh`'s.
 fn resume_store(dir: &Path, fresh: &RunManifest, shard_count: usize) -> Result<(RunStore, RunManifest)> {
     let stored = read_manifest(dir)?;
-    if let Some(diff) = first_difference(&config_of(&stored, shard_count), &config_of(fresh, shard_count)) {
+    if let Some(diff) = resume_difference(&stored, fresh, shard_count) {
         anyhow::bail!(
-            "cannot resume {}: this command's run differs from the recorded one in {diff}; pass the original arguments or start a new --out directory",
+            "cannot resume {}: {diff} differs from the recorded run; pass the original arguments or start a new --out directory",
             dir.display()
         );
     }
@@ -447,7 +451,11 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         }
         let compute = if args.cpu { ComputeDevice::Cpu } else { default_compute_device() };
         tracing::info!("loading {} on {compute}", local.prepared.dir.display());
-        let options = RunnerOptions { encoder_cache: args.encoder_cache };
+        let sample_timeout = Duration::try_from_secs_f64(args.sample_timeout)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .context("--sample-timeout must be a positive number of seconds")?;
+        let options = RunnerOptions { encoder_cache: args.encoder_cache, sample_timeout: Some(sample_timeout) };
         let runner = MistralRsRunner::load_with(&local.prepared, compute, options).await?;
         let provenance = Provenance {
             model: local_model_record(local, &runner)?,
