@@ -95,12 +95,14 @@ fn splitting_options_are_applied_and_recorded() {
         assert_eq!(r.status, SampleStatus::Ok, "{:?}", r.error);
         let g = r.generation.unwrap();
         // 192 px in 64 px tiles: every document image is split (rows, cols in 1..=3), so each
-        // image is more than the single global tile; image tokens are 6 per tile (4 + markers)
-        // plus 1 for the global view's second marker, and newlines come on top.
+        // image is more than the single global tile; 4 placeholders per tile, and markers: 2 per
+        // split tile and 3 around the global view; newlines come on top.
         assert!(g.image_tiles > 1 && g.image_tiles <= 10, "{} tiles", g.image_tiles);
-        assert_eq!(g.image_tokens, (g.image_tiles - 1) * 6 + 7);
+        assert_eq!(g.image_tokens, g.image_tiles * 4);
+        assert_eq!(g.image_marker_tokens, (g.image_tiles - 1) * 2 + 3);
         let text = tiny_token_count(&format!("<|im_start|>User:{}<end_of_utterance>\nAssistant:", r.prompt));
-        assert!(g.prompt_tokens > text + g.image_tokens, "newlines between tile rows are prompt tokens too");
+        let image = g.image_tokens + g.image_marker_tokens;
+        assert!(g.prompt_tokens > text + image, "newlines between tile rows are prompt tokens too");
         assert_eq!(g.encoder_cache_hits, None);
     }
 

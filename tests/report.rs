@@ -452,6 +452,7 @@ mod constructed {
                 finish_reason: FinishReason::Stop,
                 prompt_tokens: 100,
                 image_tokens: 64,
+                image_marker_tokens: 3,
                 completion_tokens: 8,
                 ttft_ms: e2e_ms / 2.0,
                 e2e_ms,
@@ -460,6 +461,7 @@ mod constructed {
                 image_tiles: 1,
                 encoder_cache_hits: None,
                 budget_capped_to: None,
+                preprocess_ms: Some(e2e_ms / 10.0),
             }),
             memory: Some(MemoryReading { peak_bytes: 500 << 20, source: MemorySource::ProcessRss }),
             ..Default::default()

@@ -70,7 +70,12 @@ fn the_video_suite_runs_end_to_end_with_smolvlm2_frames() {
         assert!(r.n_images >= 1 && r.n_images <= 64);
         let g = r.generation.as_ref().unwrap();
         assert_eq!(g.prompt_tokens, expected_prompt_tokens(r, manifest.model.tokens_per_image), "{}", r.prompt);
-        assert_eq!(g.image_tokens, r.n_images * manifest.model.tokens_per_image);
+        assert_eq!(
+            g.image_tokens + g.image_marker_tokens,
+            r.n_images * manifest.model.tokens_per_image,
+            "placeholders and markers"
+        );
+        assert_eq!(g.image_marker_tokens, r.n_images * 3);
         assert!(r.score == Some(0.0) || r.score == Some(1.0));
     }
 

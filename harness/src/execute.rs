@@ -186,6 +186,22 @@ pub async fn run_tasks<R: Runner>(
             let batch_end = (batch_start + ROW_BATCH).min(planned.selected);
             let rows = planned.table.read_rows_at(&columns, batch_start..batch_end)?;
             for (index, row) in (batch_start..).zip(rows.iter()) {
+                if abort.is_some() {
+                    break 'tasks;
+                }
+                let built = task.build_sample(row, index);
+                if let Some(filter) = &settings.filter {
+                    let id = built.as_ref().map_or_else(|_| format!("row-{index}"), |s| s.id.clone());
+                    if !filter.keep(task.name(), index, &id) {
+                        bar.inc(1);
+                        continue;
+                    }
+                }
+                // The runner may start on this sample's inputs (decoding, preprocessing) while the
+                // samples in flight finish: one sample ahead, so memory stays bounded.
+                if let Ok(sample) = &built {
+                    runner.prefetch(&sample.request);
+                }
                 // Wait for a free slot, storing whatever finishes meanwhile.
                 while in_flight.len() >= concurrency {
                     let record = in_flight.next().await.expect("in_flight is not empty");
@@ -198,14 +214,6 @@ pub async fn run_tasks<R: Runner>(
                 }
                 if abort.is_some() {
                     break 'tasks;
-                }
-                let built = task.build_sample(row, index);
-                if let Some(filter) = &settings.filter {
-                    let id = built.as_ref().map_or_else(|_| format!("row-{index}"), |s| s.id.clone());
-                    if !filter.keep(task.name(), index, &id) {
-                        bar.inc(1);
-                        continue;
-                    }
                 }
                 match built {
                     Ok(sample) => in_flight.push(Box::pin(run_sample(task, sample, index, runner))),

@@ -9,6 +9,7 @@ mod execute;
 mod fingerprint;
 mod fixtures;
 mod gate;
+mod image_bench;
 mod merge;
 mod plan;
 mod serve;

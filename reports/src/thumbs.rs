@@ -141,9 +141,8 @@ fn frame_strip(path: &Path, fps: f64, picks: &[usize]) -> Result<Vec<u8>> {
         video::folder::decode_folder_frames(&folder, picks, size)?
     } else {
         let info = video::probe_video(path)?;
-        let size = video::frame_size(info.width, info.height, edge);
         let temp = tempfile::tempdir().context("a temporary folder for frames")?;
-        let files = video::ffmpeg::extract_frames(path, &info, picks, size, temp.path())?;
+        let files = video::ffmpeg::extract_frames(path, &info, picks, temp.path())?;
         files
             .iter()
             .map(|f| std::fs::read(f).with_context(|| format!("reading {}", f.display())))

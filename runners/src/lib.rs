@@ -7,6 +7,8 @@
 //! - [`model::prepare_model_dir`] writes the normalised copy mistral.rs 0.8.1 can load and lists
 //!   every change it made.
 //! - [`model::split`] states the SmolVLM processor's image-splitting geometry (tiles, tokens).
+//! - [`processor`] is the SmolVLM image processor itself (Pillow-exact tiles), run ahead of the
+//!   engine and handed to it through the patched engine's hook.
 //! - [`MistralRsRunner`] loads it and turns a [`smolbench_core::GenerationRequest`] into a
 //!   [`smolbench_core::Generation`] with wall-clock timings, restarting an engine that died.
 //! - [`OpenAiRunner`] sends the same requests to OpenAI-compatible endpoints instead; both
@@ -32,6 +34,7 @@ pub mod inline_images;
 mod mistral;
 pub mod model;
 pub mod openai;
+pub mod processor;
 mod runner;
 
 pub use error::{did_you_mean, RunnerError};

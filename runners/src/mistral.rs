@@ -12,20 +12,29 @@
 //! sends no token within the per-sample deadline ([`RunnerOptions::sample_timeout`]), is treated
 //! the same way. Stopping a run after too many failures in a row is the sample loop's job.
 //!
+//! Images never meet the engine's own resizing: the runner decodes and preprocesses them with
+//! SmolBench's processor ([`crate::processor`], Pillow-exact), on a blocking worker and, when the
+//! sample loop asks ([`MistralRsRunner::prefetch`]), while the engine still answers the previous
+//! request; the patched engine takes the finished tiles through its hook. A record's
+//! `preprocess_ms` is that work, `ttft_ms` the engine's part, and `e2e_ms` both.
+//!
 //! Timing hygiene: the patched engine keeps a vision-encoder cache keyed by image content, so a
 //! repeated image skips the encoder and looks fast. The runner turns the cache off unless asked
 //! ([`RunnerOptions::encoder_cache`]), and when it is on, reports the tiles the cache served for
 //! each sample.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use either::Either;
 use futures::FutureExt;
 use image::GenericImageView;
 use mistralrs::core::idefics3_encoder_cache;
+use mistralrs::core::idefics3_image_hook::ProcessorSettings;
 use mistralrs::{
     MessageContent, ModelDType, MultimodalLoaderType, MultimodalModelBuilder, RequestBuilder, RequestLike, Response,
     TextMessageRole, TextMessages, TokenSource,
@@ -37,6 +46,14 @@ use crate::device::ComputeDevice;
 use crate::error::RunnerError;
 use crate::inline_images::{inline_images, ChatMessages, RewrittenMessages};
 use crate::model::PreparedModel;
+use crate::processor::prefetch::{install_hook, prepare_images, PreparedImages};
+use crate::processor::{settings_from_json, ImageProcessor};
+
+/// Requests whose images are being prepared ahead; more are not started (the sample loop asks
+/// for one sample ahead).
+const PREFETCH_LIMIT: usize = 4;
+
+type Prefetched = tokio::task::JoinHandle<Result<PreparedImages, RunnerError>>;
 
 /// The engine's name and version, as recorded in runs.
 pub const ENGINE: &str = "mistralrs 0.8.1";
@@ -96,6 +113,11 @@ pub struct MistralRsRunner {
     hang_at: Vec<usize>,
     /// The model's context in tokens, where the engine reports one.
     max_sequence_length: Option<usize>,
+    /// The processor settings as the engine reads them, and SmolBench's processor for them.
+    processor_settings: ProcessorSettings,
+    processor: Arc<ImageProcessor>,
+    /// Image preparation started ahead, by a hash of the request's encoded images.
+    prefetched: Mutex<HashMap<u64, Prefetched>>,
 }
 
 impl std::fmt::Debug for MistralRsRunner {
@@ -157,6 +179,18 @@ impl MistralRsRunner {
         // The switch is process-wide; a process runs one model configuration.
         idefics3_encoder_cache::ENABLED.store(options.encoder_cache, Ordering::SeqCst);
         count_panics();
+        let config_path = prepared.dir.join("preprocessor_config.json");
+        let config: serde_json::Value = std::fs::read_to_string(&config_path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .ok_or_else(|| RunnerError::BadModelConfig {
+                path: config_path.clone(),
+                problem: "missing or not valid JSON; the image processor needs it".into(),
+            })?;
+        let processor_settings = settings_from_json(&config);
+        let processor = ImageProcessor::new(&processor_settings)
+            .map_err(|e| RunnerError::BadModelConfig { path: config_path, problem: e.to_string() })?;
+        install_hook();
         let model = build_model(prepared, compute).await?;
         let max_sequence_length = model.max_sequence_length().ok().flatten();
         let panic_at = request_numbers(TEST_PANIC_ENV);
@@ -171,7 +205,46 @@ impl MistralRsRunner {
             panic_at,
             hang_at: request_numbers(TEST_HANG_ENV),
             max_sequence_length,
+            processor_settings,
+            processor: Arc::new(processor),
+            prefetched: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Starts decoding and preprocessing a request's images on a blocking worker, so that
+    /// [`MistralRsRunner::generate`] finds them ready. Does nothing outside a Tokio runtime, for
+    /// requests without images, or when enough requests are already being prepared.
+    pub fn prefetch(&self, request: &GenerationRequest) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        if request.images.is_empty() {
+            return;
+        }
+        let mut prefetched = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        if prefetched.len() >= PREFETCH_LIMIT {
+            return;
+        }
+        let images = request.images.clone();
+        let processor = self.processor.clone();
+        prefetched
+            .entry(request_key(request))
+            .or_insert_with(|| runtime.spawn_blocking(move || prepare_images(&images, &processor)));
+    }
+
+    /// The request's images, decoded and preprocessed: from [`MistralRsRunner::prefetch`] when it
+    /// started them, else now.
+    async fn prepared_images(&self, request: &GenerationRequest) -> Result<PreparedImages, RunnerError> {
+        if request.images.is_empty() {
+            return Ok(PreparedImages { decoded: vec![], hashes: vec![], prepared: vec![], preprocess_ms: 0.0 });
+        }
+        let started = self.prefetched.lock().unwrap_or_else(|e| e.into_inner()).remove(&request_key(request));
+        let job = match started {
+            Some(job) => job,
+            None => {
+                let (images, processor) = (request.images.clone(), self.processor.clone());
+                tokio::task::spawn_blocking(move || prepare_images(&images, &processor))
+            }
+        };
+        job.await.map_err(|e| RunnerError::Generation(format!("image preprocessing stopped: {e}")))?
     }
 
     /// Where the model computes.
@@ -208,14 +281,9 @@ impl MistralRsRunner {
         request: &GenerationRequest,
         mut on_chunk: impl FnMut(&str) + Send,
     ) -> Result<Generation, RunnerError> {
-        let images = request
-            .images
-            .iter()
-            .enumerate()
-            .map(|(index, img)| {
-                image::load_from_memory(&img.bytes).map_err(|e| RunnerError::Image { index, reason: e.to_string() })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let prepared_images = self.prepared_images(request).await?;
+        let preprocess_ms = prepared_images.preprocess_ms;
+        let images = prepared_images.hand_over(&self.processor_settings);
         let layouts: Vec<_> = images
             .iter()
             .map(|img| {
@@ -224,7 +292,8 @@ impl MistralRsRunner {
             })
             .collect();
         let image_tiles = layouts.iter().map(|l| l.tiles()).sum();
-        let image_tokens = layouts.iter().map(|l| l.image_tokens(self.prepared.image_seq_len)).sum();
+        let image_tokens: usize = layouts.iter().map(|l| l.image_tokens(self.prepared.image_seq_len)).sum();
+        let image_marker_tokens: usize = layouts.iter().map(|l| l.marker_tokens()).sum();
         let number = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
         let poison = !images.is_empty() && self.panic_at.contains(&number);
         let pace = Pace { deadline: self.options.sample_timeout, hang: self.hang_at.contains(&number) };
@@ -243,7 +312,7 @@ impl MistralRsRunner {
             let engine = self.engine.read().await;
             (engine.model.clone(), engine.epoch)
         };
-        let budget = self.budget(&model, request, layouts.len(), image_tokens).await?;
+        let budget = self.budget(&model, request, layouts.len(), image_tokens + image_marker_tokens).await?;
         let builder = builder.set_deterministic_sampler().set_sampler_max_len(budget);
         let hits_before = idefics3_encoder_cache::TILE_HITS.load(Ordering::SeqCst);
         let panics_before = PANICS.load(Ordering::SeqCst);
@@ -273,6 +342,9 @@ impl MistralRsRunner {
         match result {
             Ok(mut generation) => {
                 generation.image_tokens = image_tokens;
+                generation.image_marker_tokens = image_marker_tokens;
+                generation.preprocess_ms = (!layouts.is_empty()).then_some(preprocess_ms);
+                generation.e2e_ms += preprocess_ms;
                 generation.image_tiles = image_tiles;
                 generation.encoder_cache_hits = self.options.encoder_cache.then_some(hits);
                 generation.budget_capped_to = (budget < request.max_new_tokens).then_some(budget);
@@ -291,7 +363,7 @@ impl MistralRsRunner {
     /// long budget after a long prompt runs past the position table and fails the sample.
     ///
     /// The prompt is measured by tokenizing its text through the chat template and adding each
-    /// image's expansion (tiles, markers and placeholders); the few tokens where the image layout
+    /// image's expansion (`image_tokens`: tiles, markers and placeholders); the few tokens where the image layout
     /// and the text layout differ are covered by a margin.
     async fn budget(
         &self,
@@ -461,6 +533,7 @@ async fn stream<R: RequestLike>(
         finish_reason,
         prompt_tokens,
         image_tokens: 0,
+        image_marker_tokens: 0,
         completion_tokens,
         ttft_ms: first.as_secs_f64() * 1e3,
         e2e_ms: e2e.as_secs_f64() * 1e3,
@@ -469,7 +542,17 @@ async fn stream<R: RequestLike>(
         image_tiles: 0,
         encoder_cache_hits: None,
         budget_capped_to: None,
+        preprocess_ms: None,
     })
+}
+
+/// Identifies a request's images for the prefetch table.
+fn request_key(request: &GenerationRequest) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for image in &request.images {
+        image.bytes.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// A closed channel means the engine thread is gone (it panicked); anything else fails only the

@@ -41,6 +41,11 @@ pub trait Runner: Sync {
     /// The engine, device and dtype, for the run's manifest.
     fn describe(&self) -> RunnerDescription;
 
+    /// Lets the runner start work for a request it will be asked soon (the in-process runner
+    /// decodes and preprocesses its images while the engine answers the current one). Optional:
+    /// the default does nothing, and `generate` never depends on it.
+    fn prefetch(&self, _request: &GenerationRequest) {}
+
     /// How many requests may be in flight at once. The in-process engine decodes one sequence
     /// at a time (and measures memory per sample), so it says 1; an endpoint pool says the sum
     /// of its endpoints' limits.
@@ -60,6 +65,10 @@ impl Runner for crate::MistralRsRunner {
             compute: self.compute().to_string(),
             dtype: self.dtype().to_string(),
         }
+    }
+
+    fn prefetch(&self, request: &GenerationRequest) {
+        crate::MistralRsRunner::prefetch(self, request)
     }
 
     fn max_concurrency(&self) -> usize {

@@ -132,8 +132,10 @@ async fn check(loaded: &Loaded, sizes: &[(u32, u32)], longest_edge: u32, tile: u
     // What the runner records agrees with the processor too.
     let tiles: usize = grids.iter().map(|&(r, c)| (r * c) as usize + 1).sum();
     assert_eq!(generation.image_tiles, tiles, "{sizes:?}");
-    let marker_tokens: usize = grids.iter().map(|&(r, c)| (r * c) as usize * (seq + 2) + seq + 3).sum();
-    assert_eq!(generation.image_tokens, marker_tokens, "{sizes:?}");
+    // Placeholders (`seq` per tile, as transformers counts them) and markers apart.
+    assert_eq!(generation.image_tokens, tiles * seq, "{sizes:?}");
+    let markers: usize = grids.iter().map(|&(r, c)| (r * c) as usize * 2 + 3).sum();
+    assert_eq!(generation.image_marker_tokens, markers, "{sizes:?}");
     // Generation works.
     assert!(generation.completion_tokens >= 1 && generation.completion_tokens <= 4);
     assert!(matches!(generation.finish_reason, FinishReason::Length | FinishReason::Stop));

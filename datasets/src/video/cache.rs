@@ -19,7 +19,7 @@ use super::folder::{decode_folder_frames, probe_folder};
 use super::sampling::{clip_of, frame_size, sample_frame_indices, SamplingSettings, TimeWindow};
 
 /// Bumped whenever the cached files' meaning changes.
-const CACHE_FORMAT: u32 = 2;
+const CACHE_FORMAT: u32 = 3;
 
 /// Frames decoded per `ffmpeg` process (each is one seeked input).
 const FRAMES_PER_PROCESS: usize = 16;
@@ -218,7 +218,8 @@ impl FrameSampler {
         Ok((meta, frames))
     }
 
-    /// Decodes frames `indices` of the video file with FFmpeg into `dir/frame_NNNN.png`.
+    /// Decodes frames `indices` of the video file with FFmpeg and writes them, resized, as
+    /// `dir/frame_NNNN.png`.
     fn extract_into(
         &self,
         video: &Path,
@@ -231,14 +232,19 @@ impl FrameSampler {
         for (chunk_no, chunk) in indices.chunks(FRAMES_PER_PROCESS).enumerate() {
             let chunk_dir = dir.join(format!("part{chunk_no}"));
             std::fs::create_dir_all(&chunk_dir).map_err(|e| VideoError::io(&chunk_dir, e))?;
-            for (offset, file) in extract_frames(video, info, chunk, size, &chunk_dir)?.into_iter().enumerate() {
+            for (offset, file) in extract_frames(video, info, chunk, &chunk_dir)?.into_iter().enumerate() {
+                let frame = image::open(&file)
+                    .map_err(|e| VideoError::corrupt(video, &format!("cannot read the decoded frame: {e}")))?
+                    .into_rgb8();
+                let png = super::resize::resized_png(&frame, size, video)?;
                 let target = dir.join(format!("frame_{:04}.png", chunk_no * FRAMES_PER_PROCESS + offset));
-                std::fs::rename(&file, &target).map_err(|e| VideoError::io(&file, e))?;
-                files.push(target);
+                std::fs::write(&target, &png).map_err(|e| VideoError::io(&target, e))?;
+                let _ = std::fs::remove_file(&file);
+                files.push(png);
             }
             let _ = std::fs::remove_dir(&chunk_dir);
         }
-        files.iter().map(|f| std::fs::read(f).map_err(|e| VideoError::io(f, e))).collect()
+        Ok(files)
     }
 }
 

@@ -130,13 +130,13 @@ pub fn probe_video(path: &Path) -> Result<VideoInfo, VideoError> {
     Ok(VideoInfo { total_frames, fps, width, height })
 }
 
-/// Decodes frames `indices` of `path` (described by `info`), each resized to `size`, into
-/// `out_dir/frame_NNNN.png` (NNNN the position in `indices`). Returns the files in order.
+/// Decodes frames `indices` of `path` (described by `info`) at their own size, as RGB, into
+/// `out_dir/frame_NNNN.ppm` (NNNN the position in `indices`). Returns the files in order; the
+/// caller resizes them (FFmpeg's scaler is not Pillow's).
 pub fn extract_frames(
     path: &Path,
     info: &VideoInfo,
     indices: &[usize],
-    size: (u32, u32),
     out_dir: &Path,
 ) -> Result<Vec<PathBuf>, VideoError> {
     require_file(path)?;
@@ -153,18 +153,18 @@ pub fn extract_frames(
     }
     let mut files = Vec::with_capacity(indices.len());
     for position in 0..indices.len() {
-        let file = out_dir.join(format!("frame_{position:04}.png"));
+        let file = out_dir.join(format!("frame_{position:04}.ppm"));
         args.extend([
             "-map".into(),
             format!("{position}:v:0").into(),
             "-frames:v".into(),
             "1".into(),
-            "-vf".into(),
-            format!("scale={}:{}:flags=bicubic", size.0, size.1).into(),
+            "-pix_fmt".into(),
+            "rgb24".into(),
             "-f".into(),
             "image2".into(),
             "-c:v".into(),
-            "png".into(),
+            "ppm".into(),
             file.clone().into(),
         ]);
         files.push(file);

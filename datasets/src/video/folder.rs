@@ -4,12 +4,10 @@
 //! The frames are the folder's `.jpg`, `.jpeg` and `.png` files in the order of the number in
 //! their names (`00001.jpg`, `2.jpg`, `10.jpg`), names without a number after those, by name.
 //! Frame `i` of that order is at `i / fps` seconds. The size is that of the first frame. Chosen
-//! frames are decoded with the `image` crate, resized (bicubic, as the FFmpeg path scales) and
-//! encoded as PNG, so the rest of the pipeline cannot tell a folder from a video file.
+//! frames are decoded with the `image` crate, resized as video frames are (Pillow-exact LANCZOS)
+//! and encoded as PNG, so the rest of the pipeline cannot tell a folder from a video file.
 
 use std::path::{Path, PathBuf};
-
-use image::imageops::FilterType;
 
 use super::error::VideoError;
 use super::ffmpeg::VideoInfo;
@@ -75,12 +73,7 @@ pub fn decode_folder_frames(
             let frame = image::open(file)
                 .map_err(|e| VideoError::corrupt(file, &format!("cannot decode the frame image: {e}")))?
                 .into_rgb8();
-            let resized = image::imageops::resize(&frame, size.0, size.1, FilterType::CatmullRom);
-            let mut png = Vec::new();
-            resized
-                .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-                .map_err(|e| VideoError::corrupt(file, &format!("cannot encode the frame as PNG: {e}")))?;
-            Ok(png)
+            super::resize::resized_png(&frame, size, file)
         })
         .collect()
 }

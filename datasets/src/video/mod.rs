@@ -4,7 +4,8 @@
 //! - [`sampling`]: which frames a SmolVLM2 processor picks from a video (up to 64 frames at 1 fps,
 //!   uniform, skipping a second at each end of long videos) and their timestamps.
 //! - [`ffmpeg`]: `ffprobe` for the stream's frame count, rate and size; `ffmpeg` to decode the
-//!   chosen frames, resized to the model's tile size, as PNG.
+//!   chosen frames at their own size; SmolBench's Pillow-exact resampler then sizes them for the
+//!   model, as still images are (`resize`).
 //! - [`folder`]: videos stored as folders of numbered frame images at a known rate (MVBench's
 //!   TVQA clips), read with the `image` crate instead of FFmpeg.
 //! - [`FrameSampler`]: the two together with a frame cache, so a video (or a window of it) is
@@ -18,6 +19,7 @@ mod cache;
 mod error;
 pub mod ffmpeg;
 pub mod folder;
+mod resize;
 pub mod sampling;
 pub mod subtitles;
 pub mod synth;

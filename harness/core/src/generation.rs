@@ -49,13 +49,19 @@ pub struct Generation {
     pub finish_reason: FinishReason,
     /// Prompt tokens after image expansion, as the engine counted them.
     pub prompt_tokens: usize,
-    /// Of the prompt tokens, those that stand for images (image placeholders and their markers).
+    /// Of the prompt tokens, the `<image>` placeholders, counted as transformers counts them
+    /// (`image_seq_len` per tile: 64 for a 512-pixel SmolVLM tile).
     pub image_tokens: usize,
+    /// Of the prompt tokens, the markers around the placeholders (`<fake_token_around_image>`,
+    /// `<row_r_col_c>`, `<global-img>`), counted apart from [`Generation::image_tokens`].
+    #[serde(default)]
+    pub image_marker_tokens: usize,
     /// Generated tokens.
     pub completion_tokens: usize,
     /// Wall-clock milliseconds from sending the request to the first streamed token.
     pub ttft_ms: f64,
-    /// Wall-clock milliseconds from sending the request to the end of the stream.
+    /// Wall-clock milliseconds from taking the request (its images' preprocessing included) to
+    /// the end of the stream.
     pub e2e_ms: f64,
     /// Decode speed from stream timestamps: (n - 1) / (t_last - t_first); `None` below 2 tokens.
     pub decode_tokens_per_s: Option<f64>,
@@ -73,4 +79,9 @@ pub struct Generation {
     /// (a repeated image looks fast then). `None` when the cache was off.
     #[serde(default)]
     pub encoder_cache_hits: Option<usize>,
+    /// Milliseconds spent decoding and preprocessing the images (resize, tiles, normalisation),
+    /// apart from the engine's time to first token; [`Generation::e2e_ms`] includes it. `None`
+    /// where the runner did not preprocess (a remote endpoint that does not report it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preprocess_ms: Option<f64>,
 }

@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand, each turning its arguments into work.
 
 mod bench_client;
+mod bench_preprocess;
 mod fetch;
 mod fixtures;
 mod gate;
@@ -84,6 +85,10 @@ pub enum Command {
     BenchClient(bench_client::BenchClientArgs),
     /// Sample a video's frames as the video tasks do and print the sampler's speed.
     SampleFrames(sample_frames::SampleFramesArgs),
+    /// Time SmolBench's image preprocessing beside Pillow doing the same resizes.
+    BenchPreprocess(bench_preprocess::BenchPreprocessArgs),
+    /// Time the in-process engine end to end per image, beside transformers when given one.
+    BenchE2e(bench_preprocess::BenchE2eArgs),
 }
 
 /// Runs a subcommand.
@@ -104,5 +109,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::ServeBench(args) => serve_bench::run(args).await,
         Command::BenchClient(args) => bench_client::run(args).await,
         Command::SampleFrames(args) => sample_frames::run(args),
+        Command::BenchPreprocess(args) => bench_preprocess::run(args),
+        Command::BenchE2e(args) => bench_preprocess::run_e2e(args).await,
     }
 }

@@ -176,6 +176,8 @@ impl ServeState {
     fn measurements(&self, generation: &Generation, memory: Option<MemoryReading>) -> ServerMeasurements {
         ServerMeasurements {
             image_tokens: Some(generation.image_tokens),
+            image_marker_tokens: Some(generation.image_marker_tokens),
+            preprocess_ms: generation.preprocess_ms,
             peak_memory_bytes: memory.map(|m| m.peak_bytes),
             memory_source: memory.map(|m| m.source),
             compute: Some(self.compute().to_string()),

@@ -16,8 +16,8 @@
 //! `<fake_token_around_image><global-img>` + `<image>` x `image_seq_len` +
 //! `<fake_token_around_image>`. An unsplit image is just the global part.
 //!
-//! SmolBench uses this to record each sample's tile count and image tokens; the engine does the
-//! actual resizing and cutting.
+//! SmolBench uses this to record each sample's tile count and image tokens, and its image
+//! processor (`crate::processor`) resizes and cuts by the same sizes.
 
 /// The processor's hard cap on an edge after the first resize (transformers' `MAX_IMAGE_SIZE`).
 pub const MAX_IMAGE_EDGE: u32 = 4096;
@@ -53,16 +53,23 @@ impl ImageLayout {
         (self.rows * self.cols) as usize + 1
     }
 
-    /// Prompt tokens that are image placeholders or image markers (`<fake_token_around_image>`,
-    /// `<row_r_col_c>`, `<global-img>`); the newlines between rows are text and not counted.
+    /// Prompt tokens that are `<image>` placeholders: `image_seq_len` per tile, as transformers
+    /// counts them.
     pub fn image_tokens(&self, image_seq_len: usize) -> usize {
-        let tiles = (self.rows * self.cols) as usize;
-        tiles * (image_seq_len + 2) + image_seq_len + 3
+        self.tiles() * image_seq_len
+    }
+
+    /// Prompt tokens that mark tiles: `<fake_token_around_image><row_r_col_c>` before each split
+    /// tile, `<fake_token_around_image><global-img>` and a closing `<fake_token_around_image>`
+    /// around the global view; the newlines between rows are text and not counted.
+    pub fn marker_tokens(&self) -> usize {
+        (self.rows * self.cols) as usize * 2 + 3
     }
 }
 
-/// `_resize_output_size_rescale_to_max_len` then `_resize_output_size_scale_below_upper_bound`.
-fn resize_to_longest_edge(width: u32, height: u32, longest_edge: u32) -> (u32, u32) {
+/// `_resize_output_size_rescale_to_max_len` then `_resize_output_size_scale_below_upper_bound`:
+/// the (width, height) of the first resize.
+pub fn longest_edge_size(width: u32, height: u32, longest_edge: u32) -> (u32, u32) {
     let aspect = width as f64 / height as f64;
     let (mut w, mut h) = if width >= height {
         // An odd edge goes up to even.
@@ -83,8 +90,8 @@ fn resize_to_longest_edge(width: u32, height: u32, longest_edge: u32) -> (u32, u
 }
 
 /// `resize_for_vision_encoder`: both edges up to multiples of the tile size, keeping the aspect
-/// ratio through the longer edge.
-fn resize_to_tile_multiples(width: u32, height: u32, tile: u32) -> (u32, u32) {
+/// ratio through the longer edge; (width, height).
+pub fn tile_multiples_size(width: u32, height: u32, tile: u32) -> (u32, u32) {
     let up = |x: f64| ((x / tile as f64).ceil() * tile as f64) as u32;
     let aspect = width as f64 / height as f64;
     if width >= height {
@@ -100,13 +107,13 @@ fn resize_to_tile_multiples(width: u32, height: u32, tile: u32) -> (u32, u32) {
 pub fn image_layout(settings: &SplitSettings, width: u32, height: u32) -> ImageLayout {
     let (width, height) = (width.max(1), height.max(1));
     let (w, h) = match settings.longest_edge {
-        Some(edge) => resize_to_longest_edge(width, height, edge),
+        Some(edge) => longest_edge_size(width, height, edge),
         None => (width, height),
     };
     if !settings.splitting {
         return ImageLayout { resized: (settings.tile, settings.tile), rows: 0, cols: 0 };
     }
-    let (w, h) = resize_to_tile_multiples(w, h, settings.tile);
+    let (w, h) = tile_multiples_size(w, h, settings.tile);
     if w > settings.tile || h > settings.tile {
         ImageLayout { resized: (w, h), rows: h.div_ceil(settings.tile), cols: w.div_ceil(settings.tile) }
     } else {
@@ -128,7 +135,8 @@ mod tests {
         let layout = image_layout(&SMOLVLM, 1000, 700);
         assert_eq!(layout, ImageLayout { resized: (2048, 1536), rows: 3, cols: 4 });
         assert_eq!(layout.tiles(), 13);
-        assert_eq!(layout.image_tokens(64), 12 * 66 + 67);
+        assert_eq!(layout.image_tokens(64), 13 * 64);
+        assert_eq!(layout.marker_tokens(), 12 * 2 + 3);
     }
 
     #[test]
@@ -136,7 +144,7 @@ mod tests {
         let settings = SplitSettings { longest_edge: Some(512), ..SMOLVLM };
         let layout = image_layout(&settings, 300, 200);
         assert_eq!((layout.rows, layout.cols, layout.tiles()), (0, 0, 1));
-        assert_eq!(layout.image_tokens(64), 67);
+        assert_eq!((layout.image_tokens(64), layout.marker_tokens()), (64, 3));
     }
 
     #[test]

@@ -332,6 +332,8 @@ fn finish_generation(
         finish_reason: finish.unwrap_or(FinishReason::Unknown),
         prompt_tokens,
         image_tokens: server.and_then(|s| s.image_tokens).unwrap_or(0),
+        image_marker_tokens: server.and_then(|s| s.image_marker_tokens).unwrap_or(0),
+        preprocess_ms: server.and_then(|s| s.preprocess_ms),
         completion_tokens,
         ttft_ms: first.as_secs_f64() * 1e3,
         e2e_ms: e2e.as_secs_f64() * 1e3,

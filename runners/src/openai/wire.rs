@@ -116,9 +116,15 @@ pub struct Usage {
 /// What SmolBench's own server measured for one request (the `smolbench` extension).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ServerMeasurements {
-    /// Prompt tokens that stand for images.
+    /// Prompt tokens that are `<image>` placeholders.
     #[serde(default)]
     pub image_tokens: Option<usize>,
+    /// Prompt tokens that are image markers.
+    #[serde(default)]
+    pub image_marker_tokens: Option<usize>,
+    /// Milliseconds the server spent preprocessing the request's images.
+    #[serde(default)]
+    pub preprocess_ms: Option<f64>,
     /// Peak memory on the server while the request ran.
     #[serde(default)]
     pub peak_memory_bytes: Option<u64>,
