@@ -26,8 +26,8 @@ fn resume_refuses_every_option_that_changes_records_by_name() {
     assert!(out.status.success(), "{}", stderr(&out));
     for (extra, option) in [
         (&["--encoder-cache", "on"][..], "--encoder-cache"),
-        (&["--metric-profile", "official"][..], "--metric-profile"),
-        (&["--encoder-cache", "on", "--metric-profile", "official"][..], "--metric-profile"),
+        (&["--metric-profile", "vlmevalkit"][..], "--metric-profile"),
+        (&["--encoder-cache", "on", "--metric-profile", "vlmevalkit"][..], "--metric-profile"),
         (&["--prompt-profile", "vlmevalkit-smolvlm"][..], "--prompt-profile"),
         (&["--image-splitting", "on"][..], "--image-splitting"),
         (&["--limit", "3"][..], "--limit"),

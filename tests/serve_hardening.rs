@@ -315,8 +315,8 @@ fn a_pixel_bomb_is_refused_before_decoding_with_flat_memory() {
     assert_eq!(status, 200, "{body}");
 }
 
-/// Sends a chat request and closes the connection without reading the reply.
-fn send_and_hang_up(addr: &str, body: &str) {
+/// Sends a chat request and returns the connection without reading the reply.
+fn send_without_reading(addr: &str, body: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
@@ -325,7 +325,7 @@ fn send_and_hang_up(addr: &str, body: &str) {
     )
     .unwrap();
     stream.flush().unwrap();
-    drop(stream);
+    stream
 }
 
 #[test]
@@ -349,11 +349,14 @@ fn requests_whose_clients_hang_up_are_cancelled() {
     let mut first = [0u8; 64];
     let n = streamed.read(&mut first).unwrap();
     assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
-    for _ in 0..5 {
-        send_and_hang_up(&addr, &chat_body(64, false));
-    }
-    // Then the streamed request's client leaves too.
-    std::thread::sleep(Duration::from_millis(200));
+    // Five more wait behind it; once all six are admitted, their clients leave.
+    let waiting: Vec<TcpStream> = (0..5).map(|_| send_without_reading(&addr, &chat_body(64, false))).collect();
+    assert!(
+        eventually(Duration::from_secs(30), || v1_metrics(&server, None)["requests"]["admitted"] == 6),
+        "{}",
+        v1_metrics(&server, None)
+    );
+    drop(waiting);
     drop(streamed);
     let settled = eventually(Duration::from_secs(30), || {
         let m = v1_metrics(&server, None);
@@ -361,6 +364,7 @@ fn requests_whose_clients_hang_up_are_cancelled() {
     });
     let metrics = v1_metrics(&server, None);
     assert!(settled, "{metrics}");
+    // All six were cancelled (the hung one included); none ran to the end.
     assert_eq!(metrics["requests"]["cancelled"], 6, "{metrics}");
     assert_eq!(metrics["requests"]["served"], 0, "{metrics}");
     // The engine is free at once for the next client.

@@ -77,11 +77,6 @@ impl Access {
         Access { key_digest: api_key.map(|k| digest(k.as_bytes())), loopback }
     }
 
-    /// Whether requests must carry the key.
-    pub fn requires_key(&self) -> bool {
-        self.key_digest.is_some()
-    }
-
     /// Checks where a request comes from (every route).
     pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let host = headers.get(HOST).and_then(|v| v.to_str().ok());

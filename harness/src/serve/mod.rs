@@ -471,7 +471,7 @@ impl ServeState {
             None => return transport::error(500, "server_error", "the request was dropped before it ran"),
         };
         if let Event::Done(result, memory) = &first {
-            match result.as_ref() {
+            match &**result {
                 Err(e) => return self.generation_error(e),
                 Ok(generation) if !stream => return self.completion(&id, created, generation, *memory),
                 Ok(_) => {}
