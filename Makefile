@@ -11,8 +11,9 @@ SHELL := /bin/bash
 .PHONY: demo test lint fixtures engine-patch system-deps report-demo
 
 ## System packages (Debian) the tests and demos need, installed only when missing: headless
-## Chromium (report test), a TrueType font (chart text), FFmpeg (video frames and fixtures).
-SYSTEM_DEPS = chromium fonts-dejavu-core ffmpeg
+## Chromium (report test), a TrueType font (chart text), FFmpeg (video frames and fixtures),
+## Slurm and munge (the Slurm test starts a private one-node cluster from them).
+SYSTEM_DEPS = chromium fonts-dejavu-core ffmpeg slurmd slurmctld slurm-client munge
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

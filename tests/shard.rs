@@ -395,7 +395,12 @@ fn plan_writes_a_job_array_and_an_indexed_job_for_the_run() {
     ok(&out);
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.contains("\n#SBATCH --array=0-2\n"), "{text}");
-    assert!(text.contains("\nexec bench run --suite image --model 256m --resume /shared/r1 --shard auto\n"), "{text}");
+    assert!(
+        text.contains(
+            "\nexec bench run --suite image --model 256m --resume /shared/r1 --shard \"${SLURM_ARRAY_TASK_ID}/3\"\n"
+        ),
+        "{text}"
+    );
     let out = sb.bench(
         "a",
         &[

@@ -130,6 +130,16 @@ impl std::fmt::Debug for MistralRsRunner {
     }
 }
 
+/// Selects how prompt attention runs on the CPU: `kernel` (mistral.rs's own online-softmax
+/// kernel, the default: its summation order matches torch's CPU attention, and greedy texts equal
+/// transformers' in all 12 reference cases) or `matmul` (matrix products and a vectorised softmax:
+/// faster, but one reference case then differs in its last token).
+pub const CPU_ATTENTION_ENV: &str = "SMOLBENCH_CPU_ATTENTION";
+
+fn cpu_attention_matmul() -> bool {
+    std::env::var(CPU_ATTENTION_ENV).is_ok_and(|v| v == "matmul")
+}
+
 /// The device this build computes on: CUDA 0 when built with the `cuda` feature, else the CPU.
 pub fn default_compute_device() -> ComputeDevice {
     if cfg!(feature = "cuda") {
@@ -178,6 +188,7 @@ impl MistralRsRunner {
     ) -> Result<Self, RunnerError> {
         // The switch is process-wide; a process runs one model configuration.
         idefics3_encoder_cache::ENABLED.store(options.encoder_cache, Ordering::SeqCst);
+        mistralrs::core::cpu_attention::MATMUL.store(cpu_attention_matmul(), Ordering::SeqCst);
         count_panics();
         let config_path = prepared.dir.join("preprocessor_config.json");
         let config: serde_json::Value = std::fs::read_to_string(&config_path)

@@ -12,6 +12,7 @@
 //!   vertical), each vectorised across pixels and spread over threads, and nearest-neighbour
 //!   sampling as Pillow's affine scaling does it.
 //! - [`alpha`]: transparency composited onto white as `Image.alpha_composite` does it.
+//! - [`planes`]: tiles into normalised `f32` channel planes through per-channel tables.
 //!
 //! ```
 //! use smolbench_pixels::{resize_rgb8, Filter};
@@ -24,8 +25,10 @@
 pub mod alpha;
 pub mod coeffs;
 pub mod filter;
+pub mod planes;
 pub mod resample;
 
 pub use alpha::{composite_on_white, rgba_on_white};
 pub use filter::{Filter, UnknownFilter};
+pub use planes::channel_planes;
 pub use resample::resize_rgb8;

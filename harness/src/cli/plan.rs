@@ -1,8 +1,11 @@
 //! `bench plan --emit slurm|k8s`: a job-array script or an Indexed Job manifest that runs one
 //! `bench run` as N shards.
 //!
-//! Every shard runs `bench run <args> --resume RUN_DIR --shard auto[/N]`, so a requeued or
-//! retried task continues its part instead of starting over. The run arguments are checked with
+//! Every shard runs `bench run <args> --resume RUN_DIR --shard I/N` (I from Slurm's
+//! `SLURM_ARRAY_TASK_ID`; Kubernetes pods pass `--shard auto/N`, reading `JOB_COMPLETION_INDEX`),
+//! so a requeued, resubmitted or retried task continues its part instead of starting over. The
+//! Slurm script also exports `SMOLBENCH_HOME` and `HF_HUB_CACHE`, so tasks find the fixtures,
+//! prepared models and data whatever environment the cluster gives them. The run arguments are checked with
 //! the same parser `bench run` uses before anything is written. When all shards are done,
 //! `bench merge RUN_DIR --out DIR` combines them (the Slurm script says how to submit that as a
 //! dependent job).
@@ -46,7 +49,36 @@ pub struct PlanArgs {
     /// The job's name [default: smolbench-<RUN_DIR's name>].
     #[arg(long, value_name = "NAME")]
     job_name: Option<String>,
-    /// Slurm: an extra `#SBATCH` option, e.g. `--partition=gpu` or `--gres=gpu:1`; repeatable.
+    /// Slurm: the partition [default: the cluster's default partition].
+    #[arg(long, value_name = "NAME")]
+    partition: Option<String>,
+    /// Slurm: each task's time limit, in Slurm's format (`30`, `2:00:00`, `1-00:00:00`)
+    /// [default: the partition's].
+    #[arg(long, value_name = "LIMIT")]
+    time: Option<String>,
+    /// Slurm: memory per task's node, in Slurm's format (`16G`) [default: the cluster's].
+    #[arg(long, value_name = "SIZE")]
+    mem: Option<String>,
+    /// Slurm: CPUs per task [default: the cluster's, usually 1].
+    #[arg(long, value_name = "N")]
+    cpus_per_task: Option<usize>,
+    /// Slurm: each array task's log, a Slurm file pattern (%x job name, %A array job id, %a task)
+    /// relative to --chdir; its folder must exist. The merge job logs to `%x-%j.out` beside it.
+    #[arg(long, value_name = "PATTERN", default_value = "%x-%A_%a.out")]
+    output: String,
+    /// Slurm: which environment variables of the submitting shell the tasks get (`ALL`, `NONE`,
+    /// or `ALL,NAME=value,...`). The script sets SMOLBENCH_HOME and HF_HUB_CACHE itself.
+    #[arg(long, value_name = "VARS", default_value = "ALL")]
+    export: String,
+    /// Slurm: the tasks' working directory, where relative paths of the run arguments resolve
+    /// [default: the current directory].
+    #[arg(long, value_name = "DIR")]
+    chdir: Option<PathBuf>,
+    /// Slurm: the SMOLBENCH_HOME the tasks use (fixtures, prepared models, caches) [default:
+    /// this machine's, as `bench` resolves it].
+    #[arg(long, value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Slurm: an extra `#SBATCH` option, e.g. `--constraint=a100` or `--account=eval`; repeatable.
     #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
     sbatch: Vec<String>,
     /// Kubernetes: the container image holding `bench`.
@@ -55,8 +87,8 @@ pub struct PlanArgs {
     /// Kubernetes: pods running at once [default: all shards].
     #[arg(long, value_name = "P")]
     parallelism: Option<usize>,
-    /// Kubernetes: GPUs per pod (`nvidia.com/gpu` limit).
-    #[arg(long, value_name = "N")]
+    /// GPUs per shard: Slurm `--gpus-per-task`, Kubernetes `nvidia.com/gpu` limit [default: none].
+    #[arg(long, visible_alias = "gpus-per-task", value_name = "N")]
     gpus: Option<usize>,
     /// Kubernetes: a PersistentVolumeClaim to mount at RUN_DIR's parent (RUN_DIR must then be
     /// absolute).
@@ -139,33 +171,95 @@ fn merge_command(args: &PlanArgs) -> String {
     ])
 }
 
+/// `path` made absolute against the current directory (not resolving links).
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("making {} absolute", path.display()))
+}
+
+/// The `#SBATCH` options of the array, in the order they are written.
+fn sbatch_options(args: &PlanArgs, chdir: &Path) -> Vec<String> {
+    let mut options = vec![
+        format!("--job-name={}", shell_quote(&job_name(args))),
+        format!("--array=0-{}", args.shards - 1),
+        format!("--chdir={}", shell_quote(&chdir.display().to_string())),
+        format!("--output={}", shell_quote(&args.output)),
+        format!("--export={}", shell_quote(&args.export)),
+    ];
+    let optional = [
+        ("partition", args.partition.clone()),
+        ("time", args.time.clone()),
+        ("mem", args.mem.clone()),
+        ("cpus-per-task", args.cpus_per_task.map(|n| n.to_string())),
+        ("gpus-per-task", args.gpus.map(|n| n.to_string())),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            options.push(format!("--{name}={}", shell_quote(&value)));
+        }
+    }
+    options.extend(args.sbatch.iter().cloned());
+    options
+}
+
+/// The `sbatch` command line that submits the merge once array job `$jobid` has succeeded.
+fn slurm_merge_submission(args: &PlanArgs, chdir: &Path) -> String {
+    let log = match args.output.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/%x-%j.out"),
+        None => "%x-%j.out".to_string(),
+    };
+    let mut words = vec![
+        "sbatch".to_string(),
+        "--dependency=afterok:$jobid".to_string(),
+        format!("--job-name={}", shell_quote(&format!("{}-merge", job_name(args)))),
+        format!("--chdir={}", shell_quote(&chdir.display().to_string())),
+        format!("--output={}", shell_quote(&log)),
+        format!("--export={}", shell_quote(&args.export)),
+    ];
+    if let Some(partition) = &args.partition {
+        words.push(format!("--partition={}", shell_quote(partition)));
+    }
+    if let Some(time) = &args.time {
+        words.push(format!("--time={}", shell_quote(time)));
+    }
+    words.push("--wrap".to_string());
+    words.push(shell_quote(&merge_command(args)));
+    words.join(" ")
+}
+
 /// The Slurm batch script.
+///
+/// Array task I runs shard `I/N` with I taken from `SLURM_ARRAY_TASK_ID` as is (not `--shard
+/// auto`, which counts from the submitted range): a task resubmitted alone with
+/// `sbatch --array=I` is then still shard I of N.
 pub fn slurm_script(args: &PlanArgs) -> Result<String> {
-    let argv = shard_command(&args.bench, &args.run_args, &args.out, "auto")?;
-    let name = job_name(args);
-    let merge = merge_command(args);
+    let argv = shard_command(&args.bench, &args.run_args, &args.out, &format!("0/{}", args.shards))?;
+    let chdir =
+        absolute(&args.chdir.clone().map_or_else(std::env::current_dir, Ok).context("reading the current directory")?)?;
+    let home = absolute(&args.home.clone().unwrap_or_else(smolbench_core::smolbench_home))?;
+    let hub = absolute(&smolbench_core::hf_hub_dir())?;
+    let shards = args.shards;
     let mut s = String::new();
     s.push_str("#!/bin/bash\n");
-    s.push_str(&format!(
-        "# SmolBench: one run as {} shards in a Slurm job array (written by `bench plan`).\n",
-        args.shards
-    ));
+    s.push_str(&format!("# SmolBench: one run as {shards} shards in a Slurm job array (written by `bench plan`).\n"));
     s.push_str("#\n# Submit, with the merge as a job that starts when every shard has succeeded:\n");
     s.push_str("#   jobid=$(sbatch --parsable THIS_FILE)\n");
-    s.push_str(&format!(
-        "#   sbatch --dependency=afterok:$jobid --job-name={} --wrap {}\n",
-        shell_quote(&format!("{name}-merge")),
-        shell_quote(&merge)
-    ));
-    s.push_str("#\n# Array task I runs shard I (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT). A task that is\n");
-    s.push_str("# requeued or resubmitted continues its part: scored samples are kept, the rest are run.\n");
-    s.push_str(&format!("#SBATCH --job-name={}\n", shell_quote(&name)));
-    s.push_str(&format!("#SBATCH --array=0-{}\n", args.shards - 1));
-    for option in &args.sbatch {
+    s.push_str(&format!("#   {}\n", slurm_merge_submission(args, &chdir)));
+    s.push_str("#\n# Array task I runs shard I of N. A task that failed or was cancelled continues its part when\n");
+    s.push_str("# resubmitted alone (jobid=$(sbatch --parsable --array=I THIS_FILE)) or requeued: scored\n");
+    s.push_str("# samples are kept, the rest are run. A merge whose dependency failed stays pending\n");
+    s.push_str("# (DependencyNeverSatisfied): scancel it and submit it again as above.\n");
+    for option in sbatch_options(args, &chdir) {
         s.push_str(&format!("#SBATCH {option}\n"));
     }
     s.push_str("set -euo pipefail\n");
-    s.push_str(&format!("exec {}\n", shell_line(&argv)));
+    s.push_str(": \"${SLURM_ARRAY_TASK_ID:?submit this script with sbatch: it is a job array}\"\n");
+    s.push_str("# Where bench keeps its fixtures, prepared models and caches, and the Hugging Face cache it\n");
+    s.push_str("# reads data sets from, as on the machine that wrote this script.\n");
+    s.push_str(&format!("export SMOLBENCH_HOME={}\n", shell_quote(&home.display().to_string())));
+    s.push_str(&format!("export HF_HUB_CACHE={}\n", shell_quote(&hub.display().to_string())));
+    // The checked command with its shard value (the last word) taken from the array task.
+    let run = &argv[..argv.len() - 1];
+    s.push_str(&format!("exec {} \"${{SLURM_ARRAY_TASK_ID}}/{shards}\"\n", shell_line(run)));
     Ok(s)
 }
 
@@ -343,8 +437,24 @@ mod tests {
             "4",
             "--out",
             "/scratch/runs/it's",
+            "--chdir",
+            "/scratch/work dir",
+            "--home",
+            "/scratch/smolbench",
+            "--partition",
+            "gpu",
+            "--time",
+            "2:00:00",
+            "--mem",
+            "16G",
+            "--gpus-per-task",
+            "1",
+            "--output",
+            "logs/%x-%A_%a.out",
+            "--export",
+            "NONE",
             "--sbatch",
-            "--gres=gpu:1",
+            "--account=eval",
             "--",
             "--suite",
             "image",
@@ -357,21 +467,56 @@ mod tests {
         ]);
         let script = slurm_script(&args).unwrap();
         assert!(script.starts_with("#!/bin/bash\n"));
-        assert!(script.contains("\n#SBATCH --array=0-3\n"), "{script}");
-        assert!(script.contains("\n#SBATCH --gres=gpu:1\n"), "{script}");
-        assert!(script.contains("sbatch --dependency=afterok:$jobid"), "{script}");
+        let sbatch: Vec<&str> = script.lines().filter_map(|l| l.strip_prefix("#SBATCH ")).collect();
+        assert_eq!(
+            sbatch,
+            [
+                "--job-name=smolbench-it-s",
+                "--array=0-3",
+                "--chdir='/scratch/work dir'",
+                "--output=logs/%x-%A_%a.out",
+                "--export=NONE",
+                "--partition=gpu",
+                "--time=2:00:00",
+                "--mem=16G",
+                "--gpus-per-task=1",
+                "--account=eval",
+            ]
+        );
+        assert!(script.contains("\nexport SMOLBENCH_HOME=/scratch/smolbench\n"), "{script}");
+        assert!(script.contains("\nexport HF_HUB_CACHE="), "{script}");
+        // The exec line, with the array task's id as bash would substitute it, is shard 2 of 4.
         let exec = script.lines().find_map(|l| l.strip_prefix("exec ")).expect("an exec line");
-        let argv = shell_split(exec);
+        let argv = shell_split(&exec.replace("\"${SLURM_ARRAY_TASK_ID}/4\"", "2/4"));
         assert_eq!(argv[..2], ["bench", "run"]);
         assert!(argv.contains(&"/data/hf dir".to_string()), "{argv:?}");
         assert!(argv.contains(&"/scratch/runs/it's".to_string()), "{argv:?}");
         let parsed = format!("{:?}", run_args_of(&argv));
-        assert!(parsed.contains("shard: Some(Auto { count: None })"), "{parsed}");
+        assert!(parsed.contains("shard: Some(Fixed(Shard { index: 2, count: 4 }))"), "{parsed}");
         assert!(parsed.contains("limit: Some(50)"), "{parsed}");
-        // The merge command in the header splits back into a valid `bench merge`.
-        let wrap = script.lines().find(|l| l.contains("--wrap")).unwrap();
-        let merge = shell_split(&shell_split(wrap.trim_start_matches("#   ")).last().unwrap().clone());
+        // The merge submission in the header carries the same placement and splits back into a
+        // valid `bench merge`.
+        let submit = script.lines().find(|l| l.contains("--wrap")).unwrap().trim_start_matches("#   ");
+        let words = shell_split(submit);
+        assert_eq!(words[..2], ["sbatch", "--dependency=afterok:$jobid"]);
+        for word in ["--chdir=/scratch/work dir", "--output=logs/%x-%j.out", "--partition=gpu", "--export=NONE"] {
+            assert!(words.contains(&word.to_string()), "{word} in {words:?}");
+        }
+        let merge = shell_split(words.last().unwrap());
         assert!(matches!(Cli::try_parse_from(&merge).unwrap().command, Command::Merge(_)), "{merge:?}");
+    }
+
+    #[test]
+    fn a_plain_slurm_script_leaves_placement_to_the_cluster() {
+        let args =
+            plan(&["--emit", "slurm", "--shards", "2", "--out", "runs/r", "--", "--task", "docvqa", "--model", "tiny"]);
+        let script = slurm_script(&args).unwrap();
+        let sbatch: Vec<&str> = script.lines().filter_map(|l| l.strip_prefix("#SBATCH ")).collect();
+        let cwd = std::env::current_dir().unwrap();
+        let chdir = format!("--chdir={}", shell_quote(&cwd.display().to_string()));
+        assert_eq!(sbatch, ["--job-name=smolbench-r", "--array=0-1", &chdir, "--output=%x-%A_%a.out", "--export=ALL"]);
+        let home = std::path::absolute(smolbench_core::smolbench_home()).unwrap();
+        assert!(script.contains(&format!("\nexport SMOLBENCH_HOME={}\n", shell_quote(&home.display().to_string()))));
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub struct ImageProcessor {
     splitting: bool,
     tile: u32,
     /// Per channel, the `f32` value of each 8-bit level after rescale and normalisation.
-    levels: Vec<[f32; 256]>,
+    levels: [[f32; 256]; 3],
 }
 
 /// One image after the processor: its tiles (8-bit, before normalisation) and grid.
@@ -127,21 +127,18 @@ impl ImageProcessor {
             },
         };
         let rescale = settings.rescale_factor.unwrap_or(DEFAULT_RESCALE);
-        let levels = (0..3)
-            .map(|c| {
-                let mut table = [0f32; 256];
-                for (level, value) in table.iter_mut().enumerate() {
-                    // float64 multiply, cast to float32 (transformers' `rescale`), then float32
-                    // arithmetic with float32 mean and std (`normalize`).
-                    let mut v = if settings.do_rescale { (level as f64 * rescale) as f32 } else { level as f32 };
-                    if settings.do_normalize {
-                        v = (v - settings.image_mean[c] as f32) / settings.image_std[c] as f32;
-                    }
-                    *value = v;
+        let mut levels = [[0f32; 256]; 3];
+        for (c, table) in levels.iter_mut().enumerate() {
+            for (level, value) in table.iter_mut().enumerate() {
+                // float64 multiply, cast to float32 (transformers' `rescale`), then float32
+                // arithmetic with float32 mean and std (`normalize`).
+                let mut v = if settings.do_rescale { (level as f64 * rescale) as f32 } else { level as f32 };
+                if settings.do_normalize {
+                    v = (v - settings.image_mean[c] as f32) / settings.image_std[c] as f32;
                 }
-                table
-            })
-            .collect();
+                *value = v;
+            }
+        }
         Ok(ImageProcessor {
             composite_alpha: settings.do_convert_rgb,
             first_resize,
@@ -194,13 +191,7 @@ impl ImageProcessor {
         let plane = width * height;
         let mut pixels = vec![0f32; processed.tiles.len() * 3 * plane];
         for (tile, out) in processed.tiles.iter().zip(pixels.chunks_mut(3 * plane)) {
-            let (r, rest) = out.split_at_mut(plane);
-            let (g, b) = rest.split_at_mut(plane);
-            for (i, px) in tile.as_raw().chunks_exact(3).enumerate() {
-                r[i] = self.levels[0][px[0] as usize];
-                g[i] = self.levels[1][px[1] as usize];
-                b[i] = self.levels[2][px[2] as usize];
-            }
+            smolbench_pixels::channel_planes(tile, &self.levels, out);
         }
         PreparedImage {
             rows: processed.rows,
