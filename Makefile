@@ -8,7 +8,7 @@ CARGO ?= cargo
 # `make test` keeps cargo's exit status through a pipe (pipefail).
 SHELL := /bin/bash
 
-.PHONY: demo test lint fixtures engine-patch system-deps report-demo
+.PHONY: demo test lint fixtures engine-patch system-deps report-demo cuda
 
 ## System packages (Debian) the tests and demos need, installed only when missing: headless
 ## Chromium (report test), a TrueType font (chart text), FFmpeg (video frames and fixtures),
@@ -64,3 +64,11 @@ report-demo: engine-patch system-deps
 	$(CARGO) run --bin bench -- report runs/report-demo/suite runs/report-demo/docvqa-mmmu --out runs/report-demo/site
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,2400 \
 		--screenshot=runs/report-demo/overview.png file://$(CURDIR)/runs/report-demo/site/index.html
+
+
+## The CUDA build, without a GPU: CUDA compiler and libraries from PyPI wheels in a venv, the
+## compute capability given explicitly (CUDA_COMPUTE_CAP, default 90 for H100/H200), its own
+## target directory (target-cuda). Leaves target-cuda/dist/{bench.xz,gpu-run.sh,build-info.txt},
+## under 64 MiB, to carry to a GPU machine. See cuda/build.sh.
+cuda: engine-patch
+	cuda/build.sh

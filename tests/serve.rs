@@ -7,8 +7,9 @@ use serde_json::Value;
 use smolbench_core::{MemorySource, RunManifest, SampleRecord, SampleStatus};
 use support::{http_get, http_request, read_records, stderr, Sandbox};
 
-/// Runs `task` (first 8 samples) in-process and through `bench serve`, and checks that the two
-/// runs agree sample by sample; returns the endpoint run's manifest.
+/// Runs `task` (first 8 samples of each task; `extra` may add `--task`s) in-process and through
+/// `bench serve`, and checks that the two runs agree sample by sample; returns the endpoint run's
+/// manifest and records.
 fn same_predictions_in_process_and_served(task: &str, extra: &[&str]) -> (RunManifest, Vec<SampleRecord>) {
     let sb = Sandbox::new();
     let local = sb.path("local");
@@ -22,13 +23,17 @@ fn same_predictions_in_process_and_served(task: &str, extra: &[&str]) -> (RunMan
     let out = sb.bench(&[&common[..], &endpoint_args[..]].concat());
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let local_records = read_records(&local);
+    let mut local_records = read_records(&local);
     let mut remote_records = read_records(&remote);
-    remote_records.sort_by_key(|r| r.index);
-    assert_eq!(remote_records.len(), 8);
+    local_records.sort_by_key(|r| (r.task.clone(), r.index));
+    remote_records.sort_by_key(|r| (r.task.clone(), r.index));
+    assert_eq!(remote_records.len(), local_records.len());
+    assert!(!remote_records.is_empty());
     for (l, r) in local_records.iter().zip(&remote_records) {
-        assert_eq!(l.index, r.index);
+        assert_eq!((&l.task, l.index), (&r.task, r.index));
         assert_eq!(r.status, SampleStatus::Ok, "{:?}", r.error);
+        assert_eq!(l.system, r.system);
+        assert_eq!(l.prompt, r.prompt);
         assert_eq!(l.assistant_prefix, r.assistant_prefix);
         assert_eq!(l.prediction, r.prediction, "sample {}", l.index);
         assert_eq!(l.score, r.score);
@@ -51,7 +56,8 @@ fn same_predictions_in_process_and_served(task: &str, extra: &[&str]) -> (RunMan
 
 #[test]
 fn endpoint_predictions_match_the_in_process_runner() {
-    let (manifest, _) = same_predictions_in_process_and_served("docvqa", &[]);
+    let (manifest, records) = same_predictions_in_process_and_served("docvqa", &[]);
+    assert_eq!(records.len(), 8);
     assert_eq!(manifest.device.compute, "remote");
     assert!(manifest.model.engine.contains("mistralrs 0.8.1"), "{}", manifest.model.engine);
     assert_eq!(manifest.model.tokens_per_image, 7);
@@ -67,6 +73,26 @@ fn a_prefilled_assistant_turn_reaches_the_served_engine() {
         same_predictions_in_process_and_served("ai2d", &["--prompt-profile", "vlmevalkit-smolvlm"]);
     assert_eq!(manifest.tasks[0].prompt_profile, "vlmevalkit-smolvlm");
     assert!(records.iter().all(|r| r.assistant_prefix.as_deref() == Some(" Answer:")));
+}
+
+/// VLMEvalKit's SmolVLM2 video prompt opens with a system turn; it travels as a `system` message
+/// and the served engine answers every video task as the in-process one does.
+#[test]
+fn the_vlmevalkit_video_prompts_reach_the_served_engine_with_their_system_turn() {
+    let extra =
+        ["--task", "worldsense", "--task", "tempcompass_caption_matching", "--prompt-profile", "vlmevalkit-smolvlm"];
+    let (manifest, records) = same_predictions_in_process_and_served("mvbench_action_antonym", &extra);
+    assert!(manifest.tasks.iter().all(|t| t.prompt_profile == "vlmevalkit-smolvlm"));
+    assert_eq!(records.len(), 2 + 4 + 3);
+    for r in &records {
+        let system = r.system.as_deref();
+        match r.task.as_str() {
+            "mvbench_action_antonym" => assert!(system.unwrap().starts_with("Carefully watch the video")),
+            "worldsense" => assert_eq!(system, None),
+            _ => assert_eq!(system, Some("pay attention to the video and answer the question ")),
+        }
+        assert!(r.n_images >= 1 && r.prompt.matches("<image>").count() == r.n_images);
+    }
 }
 
 #[test]

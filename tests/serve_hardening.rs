@@ -413,6 +413,68 @@ fn a_full_queue_answers_429_and_a_hung_engine_is_restarted() {
     assert_eq!(metrics["requests"]["failed"], 1, "{metrics}");
 }
 
+/// Sends a streamed chat request on its own connection and reads up to the status line, which
+/// comes only once the engine has produced a token.
+fn start_stream(addr: &str, body: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        stream,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\n{JSON}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut first = [0u8; 12];
+    stream.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    stream
+}
+
+#[test]
+fn a_batching_server_runs_its_batch_together_and_admits_no_more_than_its_queue() {
+    let sb = Sandbox::new();
+    // A queue shorter than the batch could never fill it: refused before anything listens.
+    let out = sb.bench(&["serve", "--model", "tiny", "--port", "0", "--batch-size", "2", "--max-queue", "1"]);
+    assert!(!out.status.success());
+    let err = support::stderr(&out);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert!(errors.len() == 1 && errors[0].contains("--max-queue 1") && errors[0].contains("--batch-size 2"), "{err}");
+
+    // Both requests hang on the engine after their first token (the test hook): with a batch of
+    // two they hold the engine together, where one at a time the second would wait for the first.
+    let mut cmd = sb.command(&[
+        "serve",
+        "--model",
+        "tiny",
+        "--port",
+        "0",
+        "--batch-size",
+        "2",
+        "--max-queue",
+        "2",
+        "--sample-timeout",
+        "4",
+    ]);
+    cmd.env(smolbench_runners::TEST_HANG_ENV, "1,2");
+    let server = sb.start_server(cmd);
+    let addr = server.addr().to_string();
+    let mut streams: Vec<TcpStream> = (0..2).map(|_| start_stream(&addr, &chat_body(64, true))).collect();
+    let metrics = v1_metrics(&server, None);
+    assert_eq!(metrics["requests"]["running"], 2, "{metrics}");
+    assert_eq!(metrics["requests"]["admitted"], 2, "{metrics}");
+    let (status, head, reply) = chat(&server, &chat_body(2, false));
+    assert_eq!(status, 429, "{reply}");
+    assert!(head.to_ascii_lowercase().contains("retry-after: "), "{head}");
+    // Both hung requests fail with the reason; the reloaded engine answers the next one.
+    for stream in &mut streams {
+        let mut rest = String::new();
+        let _ = stream.read_to_string(&mut rest);
+        assert!(rest.contains("hung") && !rest.contains("[DONE]"), "{rest}");
+    }
+    let (status, _, reply) = chat(&server, &chat_body(2, false));
+    assert_eq!(status, 200, "{reply}");
+}
+
 #[test]
 fn sigterm_finishes_the_streams_in_flight_with_done_then_exits() {
     let sb = Sandbox::new();

@@ -15,7 +15,7 @@ use smolbench_datasets::video::{clip_of, probe_video, sample_frame_indices, Samp
 use smolbench_datasets::SplitTable;
 use smolbench_runners::model::tiny::tiny_token_count;
 use smolbench_tasks::metrics::videomme_official_extract;
-use smolbench_tasks::video_prompt::smolvlm2_video_block;
+use smolbench_tasks::video_prompt::{smolvlm2_video_block, vlmevalkit_smolvlm2_frames, VLMEVALKIT_SMOLVLM2_SYSTEM};
 use support::{read_records, stderr, Sandbox};
 
 fn manifest(dir: &Path) -> RunManifest {
@@ -55,12 +55,14 @@ fn the_video_suite_runs_end_to_end_with_smolvlm2_frames() {
     let out = sb.bench(&["run", "--suite", "video", "--model", "tiny", "--out", run_dir.to_str().unwrap()]);
     assert!(out.status.success(), "bench run failed: {}", stderr(&out));
     let table = String::from_utf8_lossy(&out.stdout);
-    for task in ["videomme", "videomme_w_subtitle", "mlvu", "mvbench_action_antonym"] {
+    for task in
+        ["videomme", "videomme_w_subtitle", "mlvu", "mvbench_action_antonym", "worldsense", "tempcompass_yes_no"]
+    {
         assert!(table.lines().any(|l| l.starts_with(task)), "{task} missing from: {table}");
     }
 
     let manifest = manifest(&run_dir);
-    assert_eq!(manifest.tasks.len(), 23, "every video task ran: {:?}", manifest.skipped_tasks);
+    assert_eq!(manifest.tasks.len(), 27, "every video task ran: {:?}", manifest.skipped_tasks);
     let records = read_records(&run_dir);
     assert!(records.len() >= 60, "{} records", records.len());
     for r in &records {
@@ -130,6 +132,14 @@ fn the_video_suite_runs_end_to_end_with_smolvlm2_frames() {
     let weighted: f64 = parts.iter().map(|p| p["score_pct"].as_f64().unwrap() * p["total"].as_f64().unwrap()).sum();
     assert_eq!(group["total"].as_f64().unwrap(), total);
     assert!((group["score_pct"].as_f64().unwrap() - weighted / total).abs() < 1e-9, "{group}");
+    // WorldSense (two videos, two questions each) and TempCompass's three parts (three videos,
+    // one question each) ran on their fixtures; TempCompass adds up to one `tempcompass` number.
+    assert_eq!(records.iter().filter(|r| r.task == "worldsense").count(), 4);
+    assert!(records.iter().filter(|r| r.task == "worldsense").all(|r| r.prompt.contains("\nA. ") && r.video.is_some()));
+    let tempcompass = find("tempcompass");
+    assert_eq!((tempcompass["rule"].as_str(), tempcompass["total"].as_f64()), (Some("group-mean"), Some(9.0)));
+    let right = records.iter().filter(|r| r.task.starts_with("tempcompass_")).map(|r| r.score.unwrap()).sum::<f64>();
+    assert!((tempcompass["score_pct"].as_f64().unwrap() - 100.0 * right / 9.0).abs() < 1e-9, "{tempcompass}");
 
     // The report puts the reference numbers beside the published ones: MVBench as a whole.
     let site = sb.path("site");
@@ -156,6 +166,128 @@ fn the_video_suite_runs_end_to_end_with_smolvlm2_frames() {
     // The frame cache holds one entry per distinct video and setting.
     let cache = sb.path("home/cache/frames");
     assert!(std::fs::read_dir(&cache).unwrap().count() >= 4);
+}
+
+/// The whole model input the tiny model's chat template makes of a record: the system turn where
+/// there is one, the user turn, the open assistant turn.
+fn templated(record: &SampleRecord) -> String {
+    let system = record.system.as_ref().map(|s| format!("System: {s}<end_of_utterance>\n")).unwrap_or_default();
+    let user = if record.prompt.starts_with("<image>") { "User:" } else { "User: " };
+    format!("<|im_start|>{system}{user}{}<end_of_utterance>\nAssistant:", record.prompt)
+}
+
+/// `vlmevalkit-smolvlm` sends each video task's prompt as VLMEvalKit's SmolVLM2 wrapper builds it:
+/// the system turn, `Frame from MM:SS:` labels counting frames, the texts joined by spaces and the
+/// per-data-set rewrites; WorldSense goes through the wrapper's default builder. The engine
+/// counts exactly the tokens of that system turn and user turn.
+#[test]
+fn the_vlmevalkit_profile_sends_the_wrappers_turns_word_for_word() {
+    let sb = Sandbox::new();
+    let data = sb.fixtures();
+    let run_dir = sb.path("run");
+    let mut args = vec!["run", "--model", "tiny", "--prompt-profile", "vlmevalkit-smolvlm", "--limit", "2"];
+    for task in ["mvbench_action_antonym", "videomme", "mlvu", "worldsense", "tempcompass_yes_no"] {
+        args.extend(["--task", task]);
+    }
+    args.extend(["--data-dir", data.to_str().unwrap(), "--out", run_dir.to_str().unwrap()]);
+    let out = sb.bench(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = manifest(&run_dir);
+    assert!(manifest.tasks.iter().all(|t| t.prompt_profile == "vlmevalkit-smolvlm"));
+    let records = read_records(&run_dir);
+    assert_eq!(records.len(), 10);
+    let frames = |r: &SampleRecord| vlmevalkit_smolvlm2_frames(r.n_images);
+    for r in &records {
+        assert_eq!(r.status, SampleStatus::Ok, "{} {}: {:?}", r.task, r.sample_id, r.error);
+        let g = r.generation.as_ref().unwrap();
+        let expected_tokens =
+            tiny_token_count(&templated(r)) - r.n_images + r.n_images * manifest.model.tokens_per_image;
+        assert_eq!(g.prompt_tokens, expected_tokens, "{}: the engine saw the system and user turns", r.task);
+    }
+
+    // MVBench: the data set's system text, the question and options rewritten, "Best option:(" now
+    // "Answer:", and the assistant-role text inside the user turn.
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("OpenGVLab/MVBench/json/action_antonym.json")).unwrap(),
+    )
+    .unwrap();
+    for r in records.iter().filter(|r| r.task == "mvbench_action_antonym") {
+        let row = &json[r.index];
+        let options: Vec<String> = row["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("({}) {}", (b'A' + i as u8) as char, c.as_str().unwrap()))
+            .collect();
+        let expected = format!(
+            "{}Question: {}\nrespond ONLY with one of the multiple choice letter options (A/B/C/D):\n{} Only give the best option. Answer: ",
+            frames(r),
+            row["question"].as_str().unwrap(),
+            options.join("\n")
+        );
+        assert_eq!(r.prompt, expected);
+        assert_eq!(
+            r.system.as_deref(),
+            Some(
+                "Carefully watch the video and pay attention to the cause and sequence of events, the detail and \
+                 movement of objects, and the action and pose of persons. Based on your observations, select the best \
+                 option that accurately addresses the question.\n "
+            )
+        );
+        assert_eq!(r.assistant_prefix, None);
+    }
+    // Video-MME: the default system turn; the empty first text leaves two spaces after the frames.
+    let table = SplitTable::open_split(&data.join("lmms-lab/Video-MME"), Some("videomme"), "test").unwrap();
+    let rows = table.read_rows(&["question", "options"], Some(2)).unwrap();
+    for r in records.iter().filter(|r| r.task == "videomme") {
+        let row = &rows[r.index];
+        let expected = format!(
+            "{} These are the frames of a video. Select the best answer to the following multiple-choice question \
+             based on the video. Respond with only the letter (A, B, C, or D) of the correct option. Question: {}\n{}\nAnswer: ",
+            frames(r),
+            row["question"].as_text().unwrap(),
+            row["options"].as_text_list().unwrap().join("\n")
+        );
+        assert_eq!(r.prompt, expected);
+        assert!(r.prompt.contains(":\n Frame from 00:00: <image> Frame from 00:01: <image>"), "{}", r.prompt);
+        assert_eq!(r.system, Some(format!("{VLMEVALKIT_SMOLVLM2_SYSTEM} ")));
+    }
+    // MLVU: its system text, "Options:" rewritten.
+    for r in records.iter().filter(|r| r.task == "mlvu") {
+        assert!(r.prompt.starts_with(&frames(r)) && r.prompt.ends_with(" Only give the best option. "), "{}", r.prompt);
+        assert!(r.prompt.contains("\nrespond ONLY with one of the multiple choice letter options (A/B/C/D):\n(A) "));
+        assert!(r
+            .system
+            .as_deref()
+            .unwrap()
+            .starts_with("Carefully watch this video and pay attention to every detail."));
+    }
+    // TempCompass yes/no: the question and the answer prompt after the frames.
+    let table = SplitTable::open_split(&data.join("lmms-lab/TempCompass"), Some("yes_no"), "test").unwrap();
+    let rows = table.read_rows(&["question"], Some(2)).unwrap();
+    for r in records.iter().filter(|r| r.task == "tempcompass_yes_no") {
+        let question = rows[r.index]["question"].as_text().unwrap();
+        assert_eq!(r.prompt, format!("{}{question} Please answer yes or no: ", frames(r)));
+        assert_eq!(r.system, Some(format!("{VLMEVALKIT_SMOLVLM2_SYSTEM} ")));
+    }
+    // WorldSense: the default builder, no system turn, bare markers after the system text.
+    let table = SplitTable::open_split(&data.join("winvswon78/worldsensesub"), None, "test").unwrap();
+    let rows = table.read_rows(&["question", "candidates"], Some(2)).unwrap();
+    for r in records.iter().filter(|r| r.task == "worldsense") {
+        let row = &rows[r.index];
+        let expected = format!(
+            "Carefully watch this video and pay attention to every detail. Based on your observations, select the best \
+             option that accurately addresses the question.{}These are the frames of a video. Select the best answer to \
+             the following multiple-choice question based on the video. Respond with only the letter (A, B, C, or D) of \
+             the correct option.Question: {}\n{}\nAnswer:",
+            "<image>".repeat(r.n_images),
+            row["question"].as_text().unwrap(),
+            row["candidates"].as_text_list().unwrap().join("\n")
+        );
+        assert_eq!(r.prompt, expected);
+        assert_eq!(r.system, None);
+    }
 }
 
 #[test]

@@ -22,6 +22,7 @@ use smolbench_core::{SampleRecord, SampleStatus};
 use smolbench_runners::Runner;
 use smolbench_tasks::{PreparedSample, Task};
 
+use crate::judge::Judge;
 use crate::plan::PlannedTask;
 use crate::store::RunStore;
 
@@ -60,6 +61,8 @@ pub struct LoopSettings {
     pub filter: Option<Arc<dyn SampleFilter>>,
     /// Samples in flight at once (capped by the runner's own limit; at least 1).
     pub concurrency: usize,
+    /// The LLM judge, asked where a task's reference asks one (`--judge-endpoint`).
+    pub judge: Option<Arc<Judge>>,
 }
 
 fn failed_record(
@@ -74,6 +77,7 @@ fn failed_record(
         sample_id,
         index,
         status: SampleStatus::Failed,
+        system: sample.and_then(|s| s.request.system.clone()),
         prompt: sample.map(|s| s.request.prompt.clone()).unwrap_or_default(),
         assistant_prefix: sample.and_then(|s| s.request.assistant_prefix.clone()),
         n_images: sample.map_or(0, |s| s.request.images.len()),
@@ -89,20 +93,28 @@ fn failed_record(
         generation: None,
         memory: None,
         error: Some(error),
+        judge: None,
     }
 }
 
-async fn run_sample<R: Runner>(task: &Task, sample: PreparedSample, index: usize, runner: &R) -> SampleRecord {
+async fn run_sample<R: Runner>(
+    task: &Task,
+    sample: PreparedSample,
+    index: usize,
+    runner: &R,
+    judge: Option<&Judge>,
+) -> SampleRecord {
     let reply = runner.generate(&sample.request).await;
     let memory = reply.memory;
     match reply.generation {
         Ok(generation) => {
             let scored = task.score(&generation.text, &sample.references, &sample.context);
-            SampleRecord {
+            let mut record = SampleRecord {
                 task: task.name().to_string(),
                 sample_id: sample.id,
                 index,
                 status: SampleStatus::Ok,
+                system: sample.request.system,
                 prompt: sample.request.prompt,
                 assistant_prefix: sample.request.assistant_prefix,
                 n_images: sample.request.images.len(),
@@ -118,7 +130,12 @@ async fn run_sample<R: Runner>(task: &Task, sample: PreparedSample, index: usize
                 generation: Some(generation),
                 memory,
                 error: None,
+                judge: None,
+            };
+            if let Some(judge) = judge {
+                judge.judge_record(task, &mut record).await;
             }
+            record
         }
         Err(e) => {
             let mut record = failed_record(task, index, sample.id.clone(), Some(&sample), e.to_string());
@@ -216,7 +233,9 @@ pub async fn run_tasks<R: Runner>(
                     break 'tasks;
                 }
                 match built {
-                    Ok(sample) => in_flight.push(Box::pin(run_sample(task, sample, index, runner))),
+                    Ok(sample) => {
+                        in_flight.push(Box::pin(run_sample(task, sample, index, runner, settings.judge.as_deref())))
+                    }
                     Err(e) => {
                         let record = failed_record(task, index, format!("row-{index}"), None, e.to_string());
                         if let Some(reason) = finish(record, &mut records)? {

@@ -84,7 +84,8 @@ pub fn write_fixtures(root: &Path) -> Result<WrittenFixtures> {
     Ok(written)
 }
 
-/// Writes the synthetic video sets (Video-MME, MLVU, MVBench) under `root/data`.
+/// Writes the synthetic video sets (Video-MME, MLVU, MVBench, WorldSense, TempCompass) under
+/// `root/data`.
 pub fn write_video_fixtures(root: &Path) -> Result<Vec<(String, PathBuf, usize)>> {
     crate::plan::require_video_tools()?;
     let data = root.join("data");

@@ -6,11 +6,14 @@ mod aggregates;
 mod claims;
 mod cli;
 mod execute;
+mod export;
 mod fingerprint;
 mod fixtures;
 mod gate;
 mod image_bench;
+mod judge;
 mod merge;
+mod perf;
 mod plan;
 mod serve;
 mod shard;
@@ -26,9 +29,15 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_env("SMOLBENCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // The engine's per-step reports feed the batch counts, not the log.
+        .add_directive("mistralrs_core::engine=warn".parse().expect("a valid directive"));
+    let log = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter);
+    tracing_subscriber::registry().with(log).with(smolbench_runners::engine_steps::layer()).init();
 }
 
 fn main() -> ExitCode {

@@ -21,6 +21,8 @@ TASKS = {
     "OCRBench": "ocrbench", "AI2D": "ai2d", "ChartQA": "chartqa", "TextVQA": "textvqa",
     "DocVQA": "docvqa", "ScienceQA": "scienceqa", "MMMU": "mmmu", "MathVista": "mathvista",
     "MMStar": "mmstar", "Video-MME": "videomme", "MLVU": "mlvu", "MVBench": "mvbench",
+    # TempCompass: the group of its three rule-scored parts (multi-choice, yes/no, caption matching).
+    "WorldSense": "worldsense", "TempCompass": "tempcompass",
 }
 
 CHECKPOINTS = {

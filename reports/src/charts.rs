@@ -70,12 +70,12 @@ pub fn ensure_font() -> Result<()> {
     outcome.as_ref().map(|_| ()).map_err(|e| anyhow!("{e}"))
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(crate) fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing a chart: {e:?}")
 }
 
 /// Draws with `draw` on a white canvas and returns the PNG bytes.
-fn render(draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>) -> Result<Vec<u8>> {
+pub(crate) fn render(draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>) -> Result<Vec<u8>> {
     ensure_font()?;
     let mut buffer = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
     {
@@ -166,7 +166,7 @@ pub fn score_vs_memory(title: &str, points: &[MemoryPoint]) -> Result<Vec<u8>> {
 }
 
 /// The series legend every chart draws, at its lower right.
-fn draw_legend<'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>) -> Result<()> {
+pub(crate) fn draw_legend<'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>) -> Result<()> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)

@@ -4,21 +4,9 @@
 
 use std::fmt::Write as _;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and quoted attribute values (the one escaping path
+/// of HTML and XML, shared with the gate's JUnit output).
+pub use smolbench_core::markup::escape;
 
 /// A score in [0, 1] as percent with two decimals, as the tables and `bench run` show it.
 pub fn pct(score: f64) -> String {

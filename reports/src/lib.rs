@@ -5,8 +5,11 @@
 //! - [`rundir`] reads a finished run directory back.
 //! - [`paired`] compares two runs sample by sample (exact McNemar, paired bootstrap) and says
 //!   how small a difference a sample set can detect; the regression gate builds on it.
+//! - [`signed_rank`] tests paired per-sample timings and memory (Wilcoxon signed-rank,
+//!   Hodges-Lehmann shift and its confidence bound) for the gate.
 //! - [`baselines`] holds the published numbers of SmolVLM and larger models, with their sources.
 //! - [`site`] renders a static HTML report with PNG [`charts`] for one or more runs.
+//! - [`perf`] renders the performance page: throughput and memory against batch size.
 //!
 //! Reports read records only: they never call a runner or a task.
 //!
@@ -20,7 +23,9 @@ pub mod baselines;
 pub mod charts;
 pub mod html;
 pub mod paired;
+pub mod perf;
 pub mod rundir;
+pub mod signed_rank;
 pub mod site;
 pub mod stats;
 mod summary;
@@ -28,7 +33,7 @@ mod table;
 pub mod thumbs;
 
 pub use summary::{
-    summarise_run, summarise_task, GroupScore, Percentiles, RunSummary, TaskSummary, BOOTSTRAP_RESAMPLES,
+    summarise_run, summarise_task, GroupScore, Percentiles, RunSummary, ScoreUnit, TaskSummary, BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
 };
 pub use table::render_table;

@@ -246,6 +246,13 @@ fn index_page(
         "<p class=\"note\">{} run(s). Scores are in percent with 95% percentile-bootstrap intervals over the run's samples (failed samples are left out and counted). Published numbers come from <code>reports/baselines/published.toml</code>; each names the checkpoint and evaluation setting it belongs to, and its source tier. SmolBench runs images as single tiles (image splitting is off in mistral.rs 0.8.1), so its scores are not directly comparable with published split-image numbers.</p>",
         views.len()
     );
+    if w.out.join(crate::perf::PERF_PAGE).exists() {
+        let _ = write!(
+            body,
+            "<p><a href=\"{}\">Performance: throughput and memory against batch size</a></p>",
+            crate::perf::PERF_PAGE
+        );
+    }
     for warning in &w.output.warnings {
         let _ = write!(body, "<p class=\"warn\">{}</p>", escape(warning));
     }
@@ -707,6 +714,8 @@ mod tests {
             data_source: "synthetic".into(),
             limit: None,
             endpoints: Vec::new(),
+            scoring: "rules".into(),
+            judge: None,
         };
         let records: Vec<SampleRecord> = (0..4)
             .map(|i| SampleRecord {

@@ -60,7 +60,7 @@ pub struct TaskSummary {
     pub n_scored: usize,
     /// Samples that failed (left out of the score, never counted as wrong).
     pub n_failed: usize,
-    /// Mean score over scored samples, in [0, 1].
+    /// Mean score over scored samples, a fraction in [0, 1] (see [`RunSummary::score_unit`]).
     pub score: Option<f64>,
     /// 95% percentile-bootstrap interval of the mean score.
     pub score_ci95: Option<(f64, f64)>,
@@ -83,11 +83,25 @@ pub struct TaskSummary {
     pub breakdowns: BTreeMap<String, Vec<GroupScore>>,
 }
 
+/// The unit of the scores in `summary.json` (and `samples.jsonl`): a fraction in [0, 1]. The
+/// terminal table and the report pages show percent; the field says which, in the file itself.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreUnit {
+    /// 0..1 (0.5 is 50%).
+    #[default]
+    Fraction,
+}
+
 /// `summary.json`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RunSummary {
     /// The run's id.
     pub run_id: String,
+    /// The unit of `score` and `score_ci95` (files written before the field existed hold
+    /// fractions too).
+    #[serde(default)]
+    pub score_unit: ScoreUnit,
     /// Per task, in run order.
     pub tasks: Vec<TaskSummary>,
 }
@@ -161,7 +175,7 @@ pub fn summarise_run(run_id: &str, records: &[SampleRecord]) -> RunSummary {
             summarise_task(task, metric, &of_task)
         })
         .collect();
-    RunSummary { run_id: run_id.to_string(), tasks }
+    RunSummary { run_id: run_id.to_string(), score_unit: ScoreUnit::Fraction, tasks }
 }
 
 #[cfg(test)]

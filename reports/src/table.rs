@@ -20,7 +20,8 @@ fn ms(value: Option<f64>) -> String {
 /// Renders the summary as an aligned table: task, n, score, 95% CI, p50/p95 end-to-end latency,
 /// p50 TTFT and peak memory. Scores are shown in percent, as papers report them.
 pub fn render_table(summary: &RunSummary) -> String {
-    let header = ["task", "n", "failed", "metric", "score", "95% CI", "p50 ms", "p95 ms", "p50 TTFT ms", "peak mem"];
+    let header =
+        ["task", "n", "failed", "metric", "score %", "95% CI %", "p50 ms", "p95 ms", "p50 TTFT ms", "peak mem"];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for t in &summary.tasks {
         rows.push(vec![
@@ -63,6 +64,7 @@ mod tests {
     fn table_shows_percent_scores_and_memory() {
         let summary = RunSummary {
             run_id: "r".into(),
+            score_unit: Default::default(),
             tasks: vec![TaskSummary {
                 task: "docvqa".into(),
                 metric: "anls".into(),
@@ -82,6 +84,7 @@ mod tests {
             }],
         };
         let table = render_table(&summary);
+        assert!(table.lines().next().unwrap().contains("score %  95% CI %"), "{table}");
         assert!(table.lines().nth(1).unwrap().contains("50.00"));
         assert!(table.contains("[25.00, 75.00]"));
         assert!(table.contains("3.0 MiB"));

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use smolbench_core::perf::DevicePeak;
 use smolbench_core::{DeviceFingerprint, GpuInfo, MemoryReading, MemorySource};
 
 /// Where the model computes.
@@ -98,6 +99,8 @@ fn process_gpu_bytes(nvml: &nvml_wrapper::Nvml, index: u32) -> Option<u64> {
 pub struct MemoryProbe {
     compute: ComputeDevice,
     interval: Duration,
+    /// Whether the probe may reset the process's peak RSS (only when nothing else runs).
+    reset: bool,
 }
 
 /// A measurement in progress; [`MemoryWatch::finish`] ends it.
@@ -112,14 +115,20 @@ pub struct MemoryWatch {
 impl MemoryProbe {
     /// A probe for the given device, sampling every 10 ms where sampling is needed.
     pub fn new(compute: ComputeDevice) -> Self {
-        MemoryProbe { compute, interval: Duration::from_millis(10) }
+        MemoryProbe { compute, interval: Duration::from_millis(10), reset: true }
+    }
+
+    /// A probe that only samples (every 10 ms) and never resets the peak RSS, for work that
+    /// overlaps other measured work (requests batched together).
+    pub fn sampling(compute: ComputeDevice) -> Self {
+        MemoryProbe { reset: false, ..Self::new(compute) }
     }
 
     /// Starts measuring.
     pub fn start(&self) -> MemoryWatch {
         let peak = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let hwm_reset = self.compute == ComputeDevice::Cpu && reset_peak_rss();
+        let hwm_reset = self.reset && self.compute == ComputeDevice::Cpu && reset_peak_rss();
         let sampler = match self.compute {
             ComputeDevice::Cpu if hwm_reset => None,
             compute => {
@@ -165,6 +174,82 @@ impl Drop for MemoryWatch {
     /// its sampler thread.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Anonymous memory this process holds now (`RssAnon`: heap and other private pages, without
+/// file-backed pages such as memory-mapped weights or data files), in bytes.
+pub fn current_anon_bytes() -> Option<u64> {
+    status_kib("RssAnon:").map(|k| k * 1024)
+}
+
+/// Samples this process's memory on every device it uses (every 10 ms, on its own thread) and
+/// keeps each device's peak: anonymous resident memory on the CPU, NVML's per-process figure on
+/// each GPU. File-backed pages are left out on purpose: memory-mapped weights and parquet files
+/// count towards RSS, but the kernel can drop and re-read them.
+pub struct PeakSampler {
+    peaks: Arc<Vec<AtomicU64>>,
+    devices: Vec<(String, String, &'static str)>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<JoinHandle<()>>,
+}
+
+impl PeakSampler {
+    /// Starts sampling the CPU and, on CUDA, every GPU NVML sees.
+    pub fn start(compute: ComputeDevice) -> Self {
+        let cpu_name = {
+            let mut sys = sysinfo::System::new();
+            sys.refresh_cpu_all();
+            sys.cpus().first().map(|c| c.brand().trim().to_string()).unwrap_or_default()
+        };
+        let mut devices = vec![("cpu".to_string(), cpu_name, "rss_anon")];
+        let gpu_count = match compute {
+            ComputeDevice::Cuda(_) => nvml().and_then(|n| n.device_count().ok()).unwrap_or(0),
+            ComputeDevice::Cpu => 0,
+        };
+        for (i, gpu) in gpus().into_iter().enumerate().take(gpu_count as usize) {
+            devices.push((format!("cuda:{i}"), gpu.name, "nvml_process"));
+        }
+        let peaks: Arc<Vec<AtomicU64>> = Arc::new((0..devices.len()).map(|_| AtomicU64::new(0)).collect());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, st) = (peaks.clone(), stop.clone());
+        let sampler = std::thread::spawn(move || {
+            let nvml = if gpu_count > 0 { nvml() } else { None };
+            loop {
+                p[0].fetch_max(current_anon_bytes().unwrap_or(0), Ordering::Relaxed);
+                if let Some(n) = &nvml {
+                    for i in 0..gpu_count {
+                        p[1 + i as usize].fetch_max(process_gpu_bytes(n, i).unwrap_or(0), Ordering::Relaxed);
+                    }
+                }
+                if st.load(Ordering::Relaxed) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        PeakSampler { peaks, devices, stop, sampler: Some(sampler) }
+    }
+
+    /// Stops sampling and returns each device's peak (devices never seen in use left out).
+    pub fn finish(mut self) -> Vec<DevicePeak> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.sampler.take() {
+            let _ = handle.join();
+        }
+        self.devices
+            .iter()
+            .zip(self.peaks.iter())
+            .filter_map(|((device, name, source), peak)| {
+                let peak_bytes = peak.load(Ordering::Relaxed);
+                (peak_bytes > 0).then(|| DevicePeak {
+                    device: device.clone(),
+                    name: name.clone(),
+                    peak_bytes,
+                    source: source.to_string(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -221,6 +306,21 @@ mod tests {
         let reading = watch.finish().unwrap();
         assert_eq!(reading.source, MemorySource::ProcessRss);
         assert!(reading.peak_bytes >= before + (60 << 20), "peak {} vs before {before}", reading.peak_bytes);
+    }
+
+    #[test]
+    fn peak_sampler_sees_anonymous_memory() {
+        let sampler = PeakSampler::start(ComputeDevice::Cpu);
+        let block = vec![1u8; 48 << 20];
+        std::hint::black_box(&block);
+        std::thread::sleep(Duration::from_millis(50));
+        let during = current_anon_bytes().unwrap();
+        drop(block);
+        let peaks = sampler.finish();
+        assert_eq!(peaks.len(), 1);
+        assert_eq!((peaks[0].device.as_str(), peaks[0].source.as_str()), ("cpu", "rss_anon"));
+        assert!(peaks[0].peak_bytes >= during - (8 << 20), "peak {} vs {during}", peaks[0].peak_bytes);
+        assert!(peaks[0].peak_bytes >= 48 << 20);
     }
 
     #[test]

@@ -18,7 +18,9 @@
 //! image splitting work and lets the encoder cache be switched off or counted.
 //! - [`inline_images`]: a prompt with one `<image>` marker per image (SmolVLM2's video layout)
 //!   gets its images at the markers rather than before the text.
-//! - [`device::MemoryProbe`] measures a sample's peak memory, [`device::fingerprint`] the host.
+//! - [`device::MemoryProbe`] measures a sample's peak memory, [`device::fingerprint`] the host,
+//!   [`device::PeakSampler`] each device's peak over a stretch of work.
+//! - [`engine_steps`] counts the batches the engine's scheduler really ran.
 //!
 //! A runner knows nothing of metrics: it returns text and measurements, and the task scores them.
 //!
@@ -29,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod device;
+pub mod engine_steps;
 mod error;
 pub mod inline_images;
 mod mistral;

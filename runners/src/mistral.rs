@@ -83,6 +83,16 @@ pub struct RunnerOptions {
     /// The per-sample deadline: a request that gets no token from the engine for this long (a
     /// hung engine) fails, and the engine is reloaded as after a panic. `None`: no deadline.
     pub sample_timeout: Option<Duration>,
+    /// The engine's scheduler limit (`max_num_seqs`): sequences it runs together, and requests
+    /// the runner takes at once. 0 and 1 both mean one at a time.
+    pub batch_size: usize,
+}
+
+impl RunnerOptions {
+    /// The batch size, at least 1.
+    pub fn max_batch(&self) -> usize {
+        self.batch_size.max(1)
+    }
 }
 
 /// Test hook: the 1-based numbers (comma-separated) of the requests on which the runner stops
@@ -149,12 +159,16 @@ pub fn default_compute_device() -> ComputeDevice {
     }
 }
 
-async fn build_model(prepared: &PreparedModel, compute: ComputeDevice) -> Result<mistralrs::Model, RunnerError> {
+async fn build_model(
+    prepared: &PreparedModel,
+    compute: ComputeDevice,
+    options: RunnerOptions,
+) -> Result<mistralrs::Model, RunnerError> {
     let mut builder = MultimodalModelBuilder::new(prepared.dir.to_string_lossy())
         .with_loader_type(MultimodalLoaderType::Idefics3)
         .with_token_source(TokenSource::None)
         .with_jinja_explicit(prepared.template.to_string_lossy().into_owned())
-        .with_max_num_seqs(1)
+        .with_max_num_seqs(options.max_batch())
         .with_prefix_cache_n(None);
     builder = match compute {
         ComputeDevice::Cpu => builder.with_force_cpu().with_dtype(ModelDType::F32),
@@ -202,7 +216,10 @@ impl MistralRsRunner {
         let processor = ImageProcessor::new(&processor_settings)
             .map_err(|e| RunnerError::BadModelConfig { path: config_path, problem: e.to_string() })?;
         install_hook();
-        let model = build_model(prepared, compute).await?;
+        if crate::engine_steps::is_listening() {
+            crate::engine_steps::enable_engine_reports();
+        }
+        let model = build_model(prepared, compute, options).await?;
         let max_sequence_length = model.max_sequence_length().ok().flatten();
         let panic_at = request_numbers(TEST_PANIC_ENV);
         Ok(MistralRsRunner {
@@ -308,10 +325,15 @@ impl MistralRsRunner {
         let number = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
         let poison = !images.is_empty() && self.panic_at.contains(&number);
         let pace = Pace { deadline: self.options.sample_timeout, hang: self.hang_at.contains(&number) };
+        // A system turn goes first; the fixed template renders it as `System: ...`.
+        let builder = match &request.system {
+            Some(system) => RequestBuilder::new().add_message(TextMessageRole::System, system),
+            None => RequestBuilder::new(),
+        };
         let builder = if images.is_empty() {
-            RequestBuilder::new().add_message(TextMessageRole::User, &request.prompt)
+            builder.add_message(TextMessageRole::User, &request.prompt)
         } else {
-            RequestBuilder::new().add_image_message(TextMessageRole::User, &request.prompt, images)
+            builder.add_image_message(TextMessageRole::User, &request.prompt, images)
         };
         let builder = match &request.assistant_prefix {
             // The fixed template renders a final assistant message as the open assistant turn.
@@ -389,11 +411,17 @@ impl MistralRsRunner {
         let Some(context) = self.max_sequence_length else { return Ok(request.max_new_tokens) };
         // A text never has more tokens than bytes, so most requests fit without asking the engine
         // to tokenize them.
-        let text_bytes = request.prompt.len() + request.assistant_prefix.as_ref().map_or(0, String::len);
+        let text_bytes = request.prompt.len()
+            + request.assistant_prefix.as_ref().map_or(0, String::len)
+            + request.system.as_ref().map_or(0, String::len);
         if text_bytes + TEMPLATE_TOKENS + image_tokens + request.max_new_tokens <= context {
             return Ok(request.max_new_tokens);
         }
-        let mut messages = TextMessages::new().add_message(TextMessageRole::User, &request.prompt);
+        let mut messages = TextMessages::new();
+        if let Some(system) = &request.system {
+            messages = messages.add_message(TextMessageRole::System, system);
+        }
+        let mut messages = messages.add_message(TextMessageRole::User, &request.prompt);
         if let Some(prefix) = &request.assistant_prefix {
             messages = messages.add_message(TextMessageRole::Assistant, prefix);
         }
@@ -416,7 +444,7 @@ impl MistralRsRunner {
         let mut engine = self.engine.write().await;
         if engine.epoch == failed_epoch {
             tracing::warn!("the mistral.rs engine died ({reason}); reloading {}", self.prepared.dir.display());
-            match build_model(&self.prepared, self.compute).await {
+            match build_model(&self.prepared, self.compute, self.options).await {
                 Ok(model) => {
                     engine.model = Arc::new(model);
                     engine.epoch += 1;

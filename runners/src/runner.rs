@@ -46,15 +46,20 @@ pub trait Runner: Sync {
     /// the default does nothing, and `generate` never depends on it.
     fn prefetch(&self, _request: &GenerationRequest) {}
 
-    /// How many requests may be in flight at once. The in-process engine decodes one sequence
-    /// at a time (and measures memory per sample), so it says 1; an endpoint pool says the sum
-    /// of its endpoints' limits.
+    /// How many requests may be in flight at once. The in-process engine says its batch size
+    /// (1 unless asked: one sequence at a time, memory measured per sample); an endpoint pool
+    /// says the sum of its endpoints' limits.
     fn max_concurrency(&self) -> usize;
 }
 
 impl Runner for crate::MistralRsRunner {
     async fn generate(&self, request: &GenerationRequest) -> Reply {
-        let watch = crate::device::MemoryProbe::new(self.compute()).start();
+        // Requests that run together share the process: none may reset the peak under another.
+        let probe = match self.options().max_batch() {
+            1 => crate::device::MemoryProbe::new(self.compute()),
+            _ => crate::device::MemoryProbe::sampling(self.compute()),
+        };
+        let watch = probe.start();
         let generation = crate::MistralRsRunner::generate(self, request).await;
         Reply { generation, memory: watch.finish() }
     }
@@ -72,6 +77,6 @@ impl Runner for crate::MistralRsRunner {
     }
 
     fn max_concurrency(&self) -> usize {
-        1
+        self.options().max_batch()
     }
 }

@@ -13,6 +13,7 @@ fn request(prompt: &str, max_new_tokens: usize, assistant_prefix: Option<&str>) 
         images: vec![],
         max_new_tokens,
         assistant_prefix: assistant_prefix.map(str::to_string),
+        ..Default::default()
     }
 }
 

@@ -35,13 +35,13 @@ async fn cache_hits_are_reported_when_on_and_absent_when_off() {
         prompt: "Read.".into(),
         images: vec![picture(90, 90, seed)],
         max_new_tokens: 2,
-        assistant_prefix: None,
+        ..Default::default()
     };
 
     let cached = MistralRsRunner::load_with(
         &prepared,
         ComputeDevice::Cpu,
-        RunnerOptions { encoder_cache: true, ..Default::default() },
+        RunnerOptions { encoder_cache: true, ..RunnerOptions::default() },
     )
     .await
     .unwrap();

@@ -50,7 +50,7 @@ async fn print_split_and_cache_costs() {
         let runner = MistralRsRunner::load_with(
             &prepared,
             ComputeDevice::Cpu,
-            RunnerOptions { encoder_cache: cache, ..Default::default() },
+            RunnerOptions { encoder_cache: cache, ..RunnerOptions::default() },
         )
         .await
         .unwrap();
@@ -63,7 +63,7 @@ async fn print_split_and_cache_costs() {
                 prompt: "Read it.".into(),
                 images: vec![page(1000, 700, seed)],
                 max_new_tokens: 8,
-                assistant_prefix: None,
+                ..Default::default()
             };
             let g = runner.generate(&request).await.unwrap();
             if i > 0 {

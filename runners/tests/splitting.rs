@@ -113,7 +113,7 @@ async fn check(loaded: &Loaded, sizes: &[(u32, u32)], longest_edge: u32, tile: u
         prompt: PROMPT.into(),
         images: sizes.iter().map(|&(w, h)| picture(w, h)).collect(),
         max_new_tokens: 4,
-        assistant_prefix: None,
+        ..Default::default()
     };
     let generation = loaded.runner.generate(&request).await.unwrap_or_else(|e| panic!("{sizes:?}: {e}"));
     let grids: Vec<(u32, u32)> = sizes.iter().map(|&(w, h)| processor_grid(w, h, longest_edge, tile)).collect();
@@ -190,7 +190,7 @@ async fn splitting_off_gives_one_tile_per_image() {
         prompt: PROMPT.into(),
         images: vec![picture(1000, 300)],
         max_new_tokens: 4,
-        assistant_prefix: None,
+        ..Default::default()
     };
     let generation = loaded.runner.generate(&request).await.unwrap();
     let expected = tiny_token_count(&format!(

@@ -69,7 +69,7 @@ async fn tiles_prompt_ids_and_greedy_text_equal_transformers_in_every_case() {
                 prompt: case["prompt"].as_str().unwrap().to_string(),
                 images: vec![EncodedImage { bytes }],
                 max_new_tokens: 32,
-                assistant_prefix: None,
+                ..Default::default()
             };
             let ready_before = hook_counters().ready.load(Relaxed);
             let generation = runner.generate(&request).await.unwrap();

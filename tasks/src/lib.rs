@@ -21,6 +21,9 @@
 //! - The registry of built-in tasks and suites: [`builtin_task`], [`suite`]. Suite `image` is the
 //!   nine image benchmarks of the SmolVLM paper.
 //!
+//! Where a reference asks an LLM judge (MathVista's answer extraction, VLMEvalKit's option
+//! matching), [`judge`] writes the prompt and reads the reply; the harness sends it.
+//!
 //! Python-semantics helpers ([`pycompat`]) keep metrics exact where Rust's string and float
 //! routines differ from Python's.
 //!
@@ -44,6 +47,7 @@
 mod columnsdef;
 mod error;
 mod extract;
+pub mod judge;
 pub mod metrics;
 mod prompt;
 mod promptdef;
@@ -60,10 +64,11 @@ mod videodef;
 
 pub use error::TaskError;
 pub use extract::{extractor, run_pipeline, Extractor, EXTRACTORS};
+pub use judge::{JudgeAsk, JudgeRule, Judged};
 pub use metrics::{metric, Aggregation, Metric, MetricProfile, METRICS};
 pub use registry::{builtin_task, builtin_task_names, suite, suite_names};
 pub use task::{PreparedSample, Scored, Task, VideoFiles};
 pub use taskdef::{
     AnswerFormat, BreakdownDef, ColumnsDef, DatasetDef, DerivedBreakdown, GenerationDef, PathTemplates, PromptCaseDef,
-    PromptDef, PromptProfileDef, ReplaceDef, ScoringDef, TaskDef, VideoDef, WindowDef, PROMPT_PROFILES,
+    PromptDef, PromptProfileDef, ReplaceDef, ScoringDef, TaskDef, VideoDef, VideoLayout, WindowDef, PROMPT_PROFILES,
 };

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::metrics::MetricProfile;
-use crate::promptdef::PromptProfileDef;
+use crate::promptdef::{PromptProfileDef, VideoLayout};
 use crate::template::Template;
 
 /// One compiled replacement.
@@ -34,6 +34,10 @@ pub(crate) struct CompiledPrompt {
     prefix_if: Vec<String>,
     /// The metric profile this prompt goes with, if it names one.
     pub(crate) metric_profile: Option<MetricProfile>,
+    /// The system turn, if the profile opens with one.
+    pub(crate) system: Option<String>,
+    /// How a video's frames and the text make up the user turn.
+    pub(crate) video_layout: VideoLayout,
 }
 
 /// What a row provides to a rendering.
@@ -44,6 +48,9 @@ pub(crate) struct RenderInput<'a> {
     pub(crate) stem: Option<&'a str>,
     /// The option texts.
     pub(crate) choices: &'a [String],
+    /// What `{frames}` renders as (a video's `<image>` markers), where the layout places frames
+    /// in the text.
+    pub(crate) frames: Option<&'a str>,
 }
 
 impl CompiledPrompt {
@@ -83,6 +90,8 @@ impl CompiledPrompt {
             prefix: def.assistant_prefix.clone(),
             prefix_if: def.assistant_prefix_if.clone(),
             metric_profile: def.metric_profile,
+            system: def.system.clone(),
+            video_layout: def.video_layout.unwrap_or_default(),
         })
     }
 
@@ -141,6 +150,7 @@ impl CompiledPrompt {
                 "question" => Ok(input.question.to_string()),
                 "stem" => Ok(input.stem.unwrap_or(input.question).to_string()),
                 "choices" => self.choice_block(input.choices),
+                "frames" => Ok(input.frames.unwrap_or_default().to_string()),
                 _ => column(name)?.ok_or_else(|| format!("prompt column `{name}` is null")),
             }
         };

@@ -4,7 +4,9 @@
 //! A profile is the exact user-turn text one reference framework sends for a row: a template,
 //! optional cases that pick another template by column values (MMMU open questions, MathVista
 //! answer types), optional sections, literal or regex replacements applied afterwards, the option
-//! block format, and the token budget where that framework's differs.
+//! block format, and the token budget where that framework's differs. A profile may also open
+//! with a system turn (`system`) and, for a video task, say how frames and text are laid out in
+//! the user turn (`video-layout`, [`VideoLayout`]).
 
 use std::collections::BTreeMap;
 
@@ -18,8 +20,28 @@ use crate::template::Template;
 pub const PROMPT_PROFILES: [&str; 2] = ["lmms-eval", "vlmevalkit-smolvlm"];
 
 /// Placeholders that are not column names: `{question}` (the question column), `{choices}` (the
-/// option block) and `{stem}` (the question without its embedded options).
-pub(crate) const RESERVED: [&str; 3] = ["question", "choices", "stem"];
+/// option block), `{stem}` (the question without its embedded options) and `{frames}` (one
+/// `<image>` marker per video frame, under [`VideoLayout::VlmevalkitDefault`]).
+pub(crate) const RESERVED: [&str; 4] = ["question", "choices", "stem", "frames"];
+
+/// How a video task's frames and text make up the user turn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VideoLayout {
+    /// SmolVLM2's processor block before the text: `You are provided the following series of
+    /// ... frames ...` and `\nFrame from MM:SS:<image>` per frame, timestamps in seconds
+    /// ([`smolvlm2_video_block`](crate::video_prompt::smolvlm2_video_block)).
+    #[default]
+    Smolvlm2,
+    /// VLMEvalKit's `SmolVLM2.build_prompt_video`: `Here are some frames sampled from a video:\n`,
+    /// `Frame from MM:SS:` and `<image>` per frame (MM:SS counts frames, not seconds), `\n`, then
+    /// the text, every part joined by a space
+    /// ([`vlmevalkit_smolvlm2_frames`](crate::video_prompt::vlmevalkit_smolvlm2_frames)).
+    VlmevalkitSmolvlm2,
+    /// VLMEvalKit's `build_prompt_default`: the parts concatenated as the data set lists them,
+    /// frames as bare `<image>` markers where the template puts `{frames}`.
+    VlmevalkitDefault,
+}
 
 /// `[prompt]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +97,12 @@ pub struct PromptProfileDef {
     /// The metric profile that goes with this prompt; absent means `scoring.profile`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric_profile: Option<MetricProfile>,
+    /// A system turn sent before the user turn, word for word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// For a video task: how frames and text are laid out (absent: [`VideoLayout::Smolvlm2`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_layout: Option<VideoLayout>,
 }
 
 /// `[[prompt.<profile>.cases]]`.
@@ -123,8 +151,9 @@ impl PromptDef {
         self.profiles().into_iter().find(|(n, _)| *n == name)
     }
 
-    /// Checks the default, every template and placeholder against `columns`.
-    pub(crate) fn validate(&self, columns: &ColumnsDef) -> Result<(), String> {
+    /// Checks the default, every template and placeholder against `columns`; `video` says whether
+    /// the task has a `[video]` table.
+    pub(crate) fn validate(&self, columns: &ColumnsDef, video: bool) -> Result<(), String> {
         let defined: Vec<&str> = self.profiles().iter().map(|(n, _)| *n).collect();
         if defined.is_empty() {
             return Err(format!("key `prompt`: define at least one profile ({})", PROMPT_PROFILES.join(", ")));
@@ -137,7 +166,7 @@ impl PromptDef {
             ));
         }
         for (name, profile) in self.profiles() {
-            profile.validate(columns).map_err(|e| format!("key `prompt.{name}.{e}"))?;
+            profile.validate(columns, video).map_err(|e| format!("key `prompt.{name}.{e}"))?;
         }
         Ok(())
     }
@@ -145,7 +174,11 @@ impl PromptDef {
 
 impl PromptProfileDef {
     /// Checks this profile; errors start with the key inside the profile, then "`: ...".
-    fn validate(&self, columns: &ColumnsDef) -> Result<(), String> {
+    fn validate(&self, columns: &ColumnsDef, video: bool) -> Result<(), String> {
+        if self.video_layout.is_some() && !video {
+            return Err("video-layout` is for video tasks; this task has no `[video]`".into());
+        }
+        let frames_placeholder = self.video_layout == Some(VideoLayout::VlmevalkitDefault);
         let mut templates = vec![("template".to_string(), &self.template)];
         for (i, case) in self.cases.iter().enumerate() {
             if case.when.is_empty() {
@@ -161,8 +194,18 @@ impl PromptProfileDef {
         }
         for (key, text) in templates {
             let template = Template::parse(text).map_err(|e| format!("{key}`: {e}"))?;
-            for name in template.placeholders() {
+            let placeholders = template.placeholders();
+            for name in &placeholders {
                 check_placeholder(name, columns).map_err(|e| format!("{key}`: {e}"))?;
+            }
+            let has_frames = placeholders.contains(&"frames");
+            if has_frames && !frames_placeholder {
+                return Err(format!("{key}`: placeholder `{{frames}}` needs `video-layout = \"vlmevalkit-default\"`"));
+            }
+            if frames_placeholder && !has_frames && !key.starts_with("optional.") {
+                return Err(format!(
+                    "{key}`: `video-layout = \"vlmevalkit-default\"` puts the frames at `{{frames}}`; add it"
+                ));
             }
         }
         let format = Template::parse(&self.choice_format).map_err(|e| format!("choice-format`: {e}"))?;

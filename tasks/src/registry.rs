@@ -38,7 +38,7 @@ static BUILTIN_TASKS: &[BuiltinTask] = &[
     builtin!("mmmu"),
     builtin!("mathvista"),
     builtin!("mmstar"),
-    // Video: Video-MME (without and with subtitles), MLVU dev, and MVBench's 20 configs.
+    // Video: Video-MME (without and with subtitles), MLVU dev, MVBench's 20 configs, then below.
     builtin!("videomme"),
     builtin!("videomme_w_subtitle"),
     builtin!("mlvu"),
@@ -62,6 +62,11 @@ static BUILTIN_TASKS: &[BuiltinTask] = &[
     builtin!("mvbench_egocentric_navigation"),
     builtin!("mvbench_episodic_reasoning"),
     builtin!("mvbench_counterfactual_inference"),
+    // WorldSense (frames only) and TempCompass's three rule-scored parts.
+    builtin!("worldsense"),
+    builtin!("tempcompass_multi_choice"),
+    builtin!("tempcompass_yes_no"),
+    builtin!("tempcompass_caption_matching"),
 ];
 
 /// A named group of tasks run together.
@@ -82,8 +87,9 @@ static SUITES: &[Suite] = &[
     },
     Suite {
         name: "video",
-        // The video benchmarks of the SmolVLM2 release: Video-MME (with and without subtitles), MLVU
-        // dev and the 20 MVBench configs, frames sampled as SmolVLM2's processor samples them.
+        // The video benchmarks of the SmolVLM paper and SmolVLM2 cards: Video-MME (with and without
+        // subtitles), MLVU dev, the 20 MVBench configs, WorldSense and TempCompass's three
+        // rule-scored parts, frames sampled as SmolVLM2's processor samples them.
         tasks: &[
             "videomme",
             "videomme_w_subtitle",
@@ -108,6 +114,10 @@ static SUITES: &[Suite] = &[
             "mvbench_egocentric_navigation",
             "mvbench_episodic_reasoning",
             "mvbench_counterfactual_inference",
+            "worldsense",
+            "tempcompass_multi_choice",
+            "tempcompass_yes_no",
+            "tempcompass_caption_matching",
         ],
         unavailable: None,
     },

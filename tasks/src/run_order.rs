@@ -54,7 +54,8 @@ pub fn rescore_in_run_order(task: &Task, records: &mut [SampleRecord]) -> RunOrd
             None => record.context.choices.is_empty(),
         };
         let Some(extracted) = record.extracted.clone() else { continue };
-        if open {
+        // An LLM judge's answer stands in for the rules (and their draw), as in the reference.
+        if open || record.judge.as_ref().is_some_and(|j| j.used) {
             continue;
         }
         let letters = option_letters(record.context.choices.len());

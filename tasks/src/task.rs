@@ -13,15 +13,17 @@ use smolbench_datasets::Row;
 use crate::columnsdef::push_root;
 use crate::error::TaskError;
 use crate::extract::{extractor, run_pipeline, Extractor};
+use crate::judge::{JudgeAsk, JudgeRule};
 use crate::metrics::{metric, Metric, MetricProfile};
 use crate::prompt::{CompiledPrompt, RenderInput};
+use crate::promptdef::VideoLayout;
 use crate::promptdef::PROMPT_PROFILES;
 use crate::rowread::{
     self, choices_from_cell, image_bytes, kind, lookup, referenced_images, split_embedded_choices, text_at,
 };
 use crate::taskdef::TaskDef;
 use crate::template::Template;
-use crate::video_prompt::smolvlm2_video_block;
+use crate::video_prompt::{smolvlm2_video_block, vlmevalkit_smolvlm2_frames, IMAGE_MARKER};
 use crate::videodef::{WindowDef, SUBTITLES_PLACEHOLDER};
 
 /// One data-set row made ready for a runner.
@@ -193,6 +195,9 @@ impl Task {
         for path in self.def.video.iter().flat_map(|v| v.column_paths()) {
             push_root(&mut out, &path);
         }
+        if let Some(path) = &self.def.scoring.judge_question {
+            push_root(&mut out, path);
+        }
         out
     }
 
@@ -239,7 +244,17 @@ impl Task {
             }
             (None, None) => (None, Vec::new()),
         };
-        let input = RenderInput { question: &question, stem: stem.as_deref(), choices: &choices };
+        let layout = self.prompt.video_layout;
+        let frame_markers = match (&video, layout) {
+            (Some(v), VideoLayout::VlmevalkitDefault) => Some(IMAGE_MARKER.repeat(v.frames.len())),
+            _ => None,
+        };
+        let input = RenderInput {
+            question: &question,
+            stem: stem.as_deref(),
+            choices: &choices,
+            frames: frame_markers.as_deref(),
+        };
         let (prompt, assistant_prefix) = self.prompt.render(&input, &column)?;
 
         let mut images = Vec::new();
@@ -273,8 +288,19 @@ impl Task {
         }
         let (prompt, provenance) = match video {
             Some(video) => {
+                let prompt = match layout {
+                    VideoLayout::Smolvlm2 => {
+                        format!("{}{prompt}", smolvlm2_video_block(video.duration_s, &video.timestamps_s))
+                    }
+                    // The wrapper's parts joined by spaces: the frames, the text, and the space
+                    // before `<end_of_utterance>`.
+                    VideoLayout::VlmevalkitSmolvlm2 => {
+                        format!("{}{prompt} ", vlmevalkit_smolvlm2_frames(video.frames.len()))
+                    }
+                    VideoLayout::VlmevalkitDefault => prompt,
+                };
                 images.extend(video.frames.into_iter().map(|bytes| EncodedImage { bytes }));
-                (format!("{}{prompt}", video.block), Some(video.provenance))
+                (prompt, Some(video.provenance))
             }
             None => (prompt, None),
         };
@@ -300,6 +326,14 @@ impl Task {
                 fields.insert(field.clone(), value);
             }
         }
+        if self.def.scoring.judge.is_some() {
+            // The question a judge prompt quotes, kept with the sample so a rescore can ask too.
+            let quoted = match &self.def.scoring.judge_question {
+                Some(path) => text_at(row, path, "judge question")?.unwrap_or_default(),
+                None => stem.clone().unwrap_or_else(|| question.clone()),
+            };
+            fields.insert(crate::judge::JUDGE_QUESTION_FIELD.to_string(), quoted);
+        }
         let mut breakdown = BTreeMap::new();
         for (name, path, regex) in &self.breakdown {
             let Some(value) = text_at(row, path, "breakdown")? else { continue };
@@ -316,7 +350,13 @@ impl Task {
 
         Ok(PreparedSample {
             id,
-            request: GenerationRequest { prompt, images, max_new_tokens: self.max_new_tokens(), assistant_prefix },
+            request: GenerationRequest {
+                system: self.prompt.system.clone(),
+                prompt,
+                images,
+                max_new_tokens: self.max_new_tokens(),
+                assistant_prefix,
+            },
             references,
             context: ScoringContext { choices, fields },
             breakdown,
@@ -387,8 +427,8 @@ impl Task {
         };
         let clip = Clip { path, window, folder_fps };
         let sampled = source.sampler.sample_clip(&clip).map_err(|e| e.to_string())?;
-        let timestamps: Vec<f64> = sampled.frames.iter().map(|f| f.timestamp_s).collect();
-        let block = smolvlm2_video_block(sampled.duration_s(), &timestamps);
+        let timestamps_s: Vec<f64> = sampled.frames.iter().map(|f| f.timestamp_s).collect();
+        let duration_s = sampled.duration_s();
         let subtitles = match &files.subtitles {
             None => None,
             Some(relative) => {
@@ -410,11 +450,49 @@ impl Task {
             fps: sampled.info.fps,
         };
         Ok(Some(VideoInput {
-            block,
+            duration_s,
+            timestamps_s,
             frames: sampled.frames.into_iter().map(|f| f.png).collect(),
             subtitles,
             provenance,
         }))
+    }
+
+    /// The LLM judge this task's reference asks where its rules cannot read an answer, if any.
+    pub fn judge_rule(&self) -> Option<JudgeRule> {
+        self.def.scoring.judge
+    }
+
+    /// What to ask the task's judge about a raw generation, or `None` where the reference would
+    /// not ask (no judge, or its rules read the answer).
+    pub fn judge_ask(&self, prediction: &str, context: &ScoringContext) -> Option<JudgeAsk> {
+        let rule = self.def.scoring.judge?;
+        let (extracted, _) = run_pipeline(&self.steps, prediction);
+        crate::judge::judge_ask(rule, &extracted, context)
+    }
+
+    /// Scores a raw generation with the judge's `reply`: the rule-based [`Scored`] with the
+    /// judge's step added, and the judge's extraction and score where the reply is readable
+    /// (the rule-based ones where it is not). The bool says whether the reply was readable.
+    pub fn score_judged(
+        &self,
+        prediction: &str,
+        reply: &str,
+        references: &[String],
+        context: &ScoringContext,
+    ) -> (Scored, bool) {
+        let mut scored = self.score(prediction, references, context);
+        let Some(rule) = self.def.scoring.judge else { return (scored, false) };
+        let judged = crate::judge::judged_score(rule, reply, references, context, self.profile());
+        scored.trace.push(judged.step);
+        match (judged.extracted, judged.score) {
+            (Some(extracted), Some(score)) => {
+                scored.extracted = extracted;
+                scored.score = score;
+                (scored, true)
+            }
+            _ => (scored, false),
+        }
     }
 
     /// Extracts the answer from a raw generation and scores it against the references.
@@ -459,8 +537,10 @@ pub struct VideoFiles {
 
 /// What a video contributes to a sample.
 struct VideoInput {
-    /// The SmolVLM2 video block, one `<image>` marker per frame.
-    block: String,
+    /// The video's duration (of the window, for a cut clip), in seconds.
+    duration_s: f64,
+    /// Each frame's time, in seconds.
+    timestamps_s: Vec<f64>,
     /// The frames as PNG, in order.
     frames: Vec<Vec<u8>>,
     /// The subtitle text, where the task reads subtitles.

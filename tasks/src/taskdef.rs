@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 pub use crate::columnsdef::{AnswerFormat, BreakdownDef, ColumnsDef, DerivedBreakdown};
 use crate::error::TaskError;
 use crate::extract::extractor;
+pub use crate::judge::JudgeRule;
 use crate::metrics::{metric, AggregationRule, MetricProfile};
-pub use crate::promptdef::{PromptCaseDef, PromptDef, PromptProfileDef, ReplaceDef, PROMPT_PROFILES};
+pub use crate::promptdef::{PromptCaseDef, PromptDef, PromptProfileDef, ReplaceDef, VideoLayout, PROMPT_PROFILES};
 pub use crate::videodef::{PathTemplates, VideoDef, WindowDef};
 
 /// A whole task definition.
@@ -97,6 +98,14 @@ pub struct ScoringDef {
     /// Constant scoring-context fields, e.g. `{ extractor = "ai2d" }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// The LLM judge the reference asks where its rules cannot read an answer (used only when a
+    /// run names a judge endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<JudgeRule>,
+    /// The column the judge prompt quotes as the question (MathVista: `query`); absent: the
+    /// question without its options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_question: Option<String>,
 }
 
 fn is_mean(rule: &AggregationRule) -> bool {
@@ -163,7 +172,10 @@ impl TaskDef {
         if self.generation.max_new_tokens == 0 {
             return Err("key `generation.max-new-tokens` must be at least 1".into());
         }
-        self.prompt.validate(&self.columns)?;
+        self.prompt.validate(&self.columns, self.video.is_some())?;
+        if self.scoring.judge_question.is_some() && self.scoring.judge.is_none() {
+            return Err("key `scoring.judge-question` needs `scoring.judge`".into());
+        }
         if self.scoring.fields.keys().any(|k| self.columns.fields.contains_key(k)) {
             return Err("key `scoring.fields`: a field is also read from a column (`columns.fields`)".into());
         }

@@ -1,5 +1,6 @@
-//! SmolVLM2's video prompt: the text its processor puts where a video goes, with one `<image>`
-//! marker per frame.
+//! Video prompts: the text that carries a video's frames, one `<image>` marker per frame, as
+//! SmolVLM2's processor writes it ([`smolvlm2_video_block`]) and as VLMEvalKit's SmolVLM2
+//! wrapper writes it ([`vlmevalkit_smolvlm2_frames`], [`VLMEVALKIT_SMOLVLM2_SYSTEM`]).
 //!
 //! transformers' `SmolVLMProcessor.process_video` (`models/smolvlm/processing_smolvlm.py`, read
 //! there) replaces the chat template's `<video>` with
@@ -17,6 +18,27 @@
 
 /// The image marker the engine expands (one per frame).
 pub const IMAGE_MARKER: &str = "<image>";
+
+/// The system turn VLMEvalKit's `SmolVLM2.build_prompt_video` sends when the data set's message
+/// has no system part (`vlmeval/vlm/smolvlm.py`).
+pub const VLMEVALKIT_SMOLVLM2_SYSTEM: &str = "pay attention to the video and answer the question";
+
+/// The frames part of the user turn VLMEvalKit's `SmolVLM2.build_prompt_video` writes for
+/// `n_frames` frames, up to and including the space before the text parts.
+///
+/// The wrapper builds a list of parts, `Here are some frames sampled from a video:\n`, then
+/// `Frame from {i // 60:02}:{i % 60:02}:` and `<image>` for frame `i` (its ordinal in the message:
+/// the label counts frames, not seconds), then `\n`, then each text part stripped, and joins the
+/// list with single spaces. The text parts and the space before `<end_of_utterance>` follow this
+/// block (the task's template and [`Task::build_sample`](crate::Task::build_sample)).
+pub fn vlmevalkit_smolvlm2_frames(n_frames: usize) -> String {
+    let mut out = String::from("Here are some frames sampled from a video:\n");
+    for i in 0..n_frames {
+        out.push_str(&format!(" Frame from {:02}:{:02}: {IMAGE_MARKER}", i / 60, i % 60));
+    }
+    out.push_str(" \n ");
+    out
+}
 
 /// The video block for frames at `timestamps_s` (seconds) of a video of `duration_s` seconds.
 pub fn smolvlm2_video_block(duration_s: f64, timestamps_s: &[f64]) -> String {
@@ -131,6 +153,19 @@ mod tests {
         assert_eq!(python_timedelta(65), "0:01:05");
         assert_eq!(python_timedelta(3725), "1:02:05");
         assert_eq!(python_timedelta(90_000), "1 day, 1:00:00");
+    }
+
+    #[test]
+    fn vlmevalkit_frames_are_labelled_by_ordinal_and_joined_by_spaces() {
+        assert_eq!(
+            vlmevalkit_smolvlm2_frames(3),
+            "Here are some frames sampled from a video:\n Frame from 00:00: <image> Frame from 00:01: <image> \
+             Frame from 00:02: <image> \n "
+        );
+        // The 62nd frame is labelled 01:01 whatever its time in the video.
+        let block = vlmevalkit_smolvlm2_frames(62);
+        assert!(block.ends_with(" Frame from 01:01: <image> \n "), "{block}");
+        assert_eq!(block.matches(IMAGE_MARKER).count(), 62);
     }
 
     #[test]

@@ -113,6 +113,26 @@ mod taskdef {
     }
 
     #[test]
+    fn video_layouts_are_checked() {
+        // A video layout on an image task, `{frames}` without the layout that places it, and the
+        // layout without `{frames}` are errors naming the key.
+        let laid_out =
+            DOCVQA_TOML.replace("metric-profile = ", "video-layout = \"vlmevalkit-smolvlm2\"\nmetric-profile = ");
+        assert_ne!(laid_out, DOCVQA_TOML);
+        let err = config_error(&laid_out);
+        assert!(err.contains("key `prompt.vlmevalkit-smolvlm.video-layout` is for video tasks"), "{err}");
+        let videomme = include_str!("../defs/videomme/task.toml");
+        let err = config_error(&videomme.replace("Question: {question}", "{frames}Question: {question}"));
+        assert!(err.contains("placeholder `{frames}` needs `video-layout = \"vlmevalkit-default\"`"), "{err}");
+        let worldsense = include_str!("../defs/worldsense/task.toml");
+        let err = config_error(&worldsense.replace("{frames}", ""));
+        assert!(err.contains("key `prompt.vlmevalkit-smolvlm.template`: `video-layout"), "{err}");
+        // The unchanged files load.
+        TaskDef::from_toml_str(videomme, "videomme").expect("videomme");
+        TaskDef::from_toml_str(worldsense, "worldsense").expect("worldsense");
+    }
+
+    #[test]
     fn from_file_names_the_path() {
         let dir = std::env::temp_dir().join(format!("smolbench-tasks-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -250,9 +270,14 @@ mod registry {
         let tasks = suite("video").expect("available");
         assert_eq!(tasks[..3], ["videomme", "videomme_w_subtitle", "mlvu"]);
         assert_eq!(tasks.iter().filter(|t| t.starts_with("mvbench_")).count(), 20);
+        for name in ["worldsense", "tempcompass_multi_choice", "tempcompass_yes_no", "tempcompass_caption_matching"] {
+            assert!(tasks.contains(&name), "{name} is in the video suite");
+        }
         for name in tasks {
             let task = builtin_task(name).expect("every suite task loads");
             assert!(task.def().video.is_some(), "{name} reads videos");
+            // Every video task has VLMEvalKit's SmolVLM2 prompt too.
+            assert!(task.prompt_profiles().contains(&"vlmevalkit-smolvlm"), "{name}");
         }
     }
 

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use smolbench_core::SampleRecord;
 
+pub mod runs;
+
 pub struct Sandbox {
     root: tempfile::TempDir,
 }

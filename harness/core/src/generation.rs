@@ -9,12 +9,16 @@ pub struct EncodedImage {
     pub bytes: Vec<u8>,
 }
 
-/// One prompt for a model: the user's text, the images that precede it, and a token budget.
+/// One prompt for a model: an optional system turn, the user's text, the images that precede it
+/// (or stand at its `<image>` markers), and a token budget.
 ///
 /// Decoding is always greedy; the budget is mandatory because generating past a model's context
 /// is an error in mistral.rs rather than a stop.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GenerationRequest {
+    /// A system turn before the user turn (VLMEvalKit's SmolVLM2 video prompt opens with one),
+    /// sent as the chat's `system` message; `None` sends none.
+    pub system: Option<String>,
     /// The user turn's text, already rendered from the task's prompt template.
     pub prompt: String,
     /// Images placed before the text in the user turn, in order.

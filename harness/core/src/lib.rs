@@ -7,14 +7,14 @@
 //! - [`Generation`]: what a runner gives back (the text and its timings and token counts).
 //! - [`SampleRecord`]: one line of a run's `samples.jsonl`, written as soon as a sample ends.
 //! - [`RunManifest`]: the run's `run.json`, everything needed to say what produced the numbers.
+//! - [`perf::PerfResult`]: a performance sweep's `perf.json`.
 //!
 //! ```
 //! use smolbench_core::GenerationRequest;
 //! let req = GenerationRequest {
 //!     prompt: "What is the total?".into(),
-//!     images: vec![],
 //!     max_new_tokens: 32,
-//!     assistant_prefix: None,
+//!     ..Default::default()
 //! };
 //! assert_eq!(req.max_new_tokens, 32);
 //! ```
@@ -24,18 +24,21 @@ pub mod aggregates;
 pub mod collate;
 mod generation;
 mod manifest;
+pub mod markup;
 mod paths;
+pub mod perf;
 mod record;
 mod suggest;
 
 pub use aggregates::{AggregateRecord, CategoryScore};
 pub use generation::{EncodedImage, FinishReason, Generation, GenerationRequest};
 pub use manifest::{
-    DeviceFingerprint, EndpointRecord, FileHash, GpuInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord,
+    DeviceFingerprint, EndpointRecord, FileHash, GpuInfo, JudgeInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord,
 };
 pub use paths::{hf_hub_dir, smolbench_home};
 pub use record::{
-    ExtractionStep, MemoryReading, MemorySource, SampleRecord, SampleStatus, ScoringContext, VideoProvenance,
+    ExtractionStep, JudgeRecord, MemoryReading, MemorySource, SampleRecord, SampleStatus, ScoringContext,
+    VideoProvenance,
 };
 pub use suggest::did_you_mean;
 

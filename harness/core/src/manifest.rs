@@ -169,4 +169,24 @@ pub struct RunManifest {
     /// The endpoints that answered the samples; empty for in-process runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<EndpointRecord>,
+    /// How answers were scored: `rules` (the reference's rules alone, the default) or
+    /// `rules+judge` (an LLM judge where the reference asks one; see `judge`).
+    #[serde(default = "rules")]
+    pub scoring: String,
+    /// The LLM judge, where one was named (`--judge-endpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<JudgeInfo>,
+}
+
+fn rules() -> String {
+    "rules".into()
+}
+
+/// The LLM judge a run or rescore asked.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JudgeInfo {
+    /// The judge server's root URL.
+    pub endpoint: String,
+    /// The model id sent.
+    pub model: String,
 }

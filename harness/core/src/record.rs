@@ -85,6 +85,9 @@ pub struct SampleRecord {
     pub index: usize,
     /// Whether the sample was answered and scored.
     pub status: SampleStatus,
+    /// The system turn sent before the prompt, where the prompt profile has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
     /// The prompt text sent to the model (the user turn, without the chat template).
     pub prompt: String,
     /// Text the assistant turn was pre-filled with (part of the prompt; not in the prediction).
@@ -118,5 +121,30 @@ pub struct SampleRecord {
     /// Peak memory during the sample.
     pub memory: Option<MemoryReading>,
     /// The error, for failed samples.
+    pub error: Option<String>,
+    /// The LLM judge's part, where a judge was asked about this sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<JudgeRecord>,
+}
+
+/// What an LLM judge was asked about a sample and what it said.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JudgeRecord {
+    /// The judge (`mathvista-extraction`, `vlmevalkit-mcq`).
+    pub rule: String,
+    /// The judge's model id.
+    pub model: String,
+    /// The prompt sent, word for word.
+    pub prompt: String,
+    /// The judge's reply; `None` where asking failed.
+    pub reply: Option<String>,
+    /// Whether the reply came from the run's judge cache instead of the server.
+    #[serde(default)]
+    pub cached: bool,
+    /// Whether the reply was read into an answer; an unreadable reply leaves the rule-based score.
+    #[serde(default)]
+    pub used: bool,
+    /// Why asking failed, where it did (the sample keeps its rule-based score).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

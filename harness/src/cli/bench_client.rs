@@ -50,7 +50,7 @@ pub async fn run(args: BenchClientArgs) -> Result<ExitCode> {
         prompt: "What is the title of the document? Answer with a single word or phrase.".into(),
         images: vec![EncodedImage { bytes: rows[0].image_png.clone() }],
         max_new_tokens: 32,
-        assistant_prefix: None,
+        ..Default::default()
     };
     println!(
         "fake server {base}: {} chunks per reply, image {} bytes, {} requests per level, build: {}",
@@ -72,6 +72,7 @@ pub async fn run(args: BenchClientArgs) -> Result<ExitCode> {
             retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() },
             health: HealthPolicy::default(),
             api_key: None,
+            fixed_output: false,
         })
         .await?;
         // Warm the connection pool.

@@ -1,7 +1,8 @@
-//! `bench gate --baseline RUN --candidate RUN`: the CI regression gate.
+//! `bench gate --baseline RUN --candidate RUN`: the CI regression gate. Given two performance
+//! sweeps (perf.json) instead of runs, it compares those ([`crate::perf::compare`]).
 //!
-//! Exit codes: 0 no regression, 1 regression, 2 unusable input (runs that cannot be compared,
-//! an unreadable run directory or gate file). The Markdown summary goes to stdout (and to
+//! Exit codes: 0 no regression (inconclusive checks included), 1 regression, 2 unusable input
+//! (runs that cannot be compared, an unreadable run directory or gate file). The Markdown summary goes to stdout (and to
 //! `--markdown FILE`), JUnit XML to `--junit FILE`.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use smolbench_reports::rundir::load_run;
 
-use crate::gate::{compare, junit, junit_unusable, markdown, markdown_unusable, GateConfig, Unusable};
+use crate::gate::{compare, junit, junit_unusable, markdown, markdown_unusable, CompareOptions, GateConfig, Unusable};
 
 /// Arguments of `bench gate`.
 #[derive(Debug, Args)]
@@ -31,6 +32,10 @@ pub struct GateArgs {
     /// Write JUnit XML (one test case per check) to this file.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Runs with different task sets: compare the tasks both hold and list the others, instead
+    /// of refusing (exit 2).
+    #[arg(long)]
+    shared_tasks: bool,
 }
 
 fn write(path: Option<&Path>, text: &str) -> Result<()> {
@@ -38,6 +43,24 @@ fn write(path: Option<&Path>, text: &str) -> Result<()> {
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Two performance sweeps (perf.json, from `bench perf`): see [`crate::perf::compare`].
+fn perf_gate(args: &GateArgs) -> Result<ExitCode> {
+    use crate::perf::compare::{compare, markdown, PerfTolerances};
+    let read = |path: &Path, which: &str| crate::perf::read(path).map_err(|e| Unusable(format!("{which}: {e:#}")));
+    let compared = read(&args.baseline, "baseline").and_then(|base| {
+        let cand = read(&args.candidate, "candidate")?;
+        compare(&base, &cand, PerfTolerances::default()).map_err(Unusable)
+    });
+    let cmp = match compared {
+        Ok(c) => c,
+        Err(reason) => return unusable(args, reason),
+    };
+    let md = markdown(&cmp);
+    print!("{md}");
+    write(args.markdown.as_deref(), &md)?;
+    Ok(if cmp.regressed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn unusable(args: &GateArgs, reason: Unusable) -> Result<ExitCode> {
@@ -51,6 +74,9 @@ fn unusable(args: &GateArgs, reason: Unusable) -> Result<ExitCode> {
 
 /// Runs `bench gate`.
 pub fn run(args: GateArgs) -> Result<ExitCode> {
+    if crate::perf::is_sweep(&args.baseline) || crate::perf::is_sweep(&args.candidate) {
+        return perf_gate(&args);
+    }
     let config = match &args.config {
         None => GateConfig::builtin(),
         Some(path) => {
@@ -71,7 +97,8 @@ pub fn run(args: GateArgs) -> Result<ExitCode> {
         Ok(r) => r,
         Err(e) => return unusable(&args, Unusable(format!("candidate: {e:#}"))),
     };
-    let report = match compare(&base, &cand, &config) {
+    let options = CompareOptions { shared_tasks: args.shared_tasks };
+    let report = match compare(&base, &cand, &config, options) {
         Ok(r) => r,
         Err(reason) => return unusable(&args, reason),
     };

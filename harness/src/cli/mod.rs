@@ -2,12 +2,14 @@
 
 mod bench_client;
 mod bench_preprocess;
+mod export;
 mod fetch;
 mod fixtures;
 mod gate;
 mod lock;
 mod merge;
 mod models;
+mod perf;
 mod plan;
 mod report;
 mod rescore;
@@ -75,11 +77,16 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Compare a candidate run with a baseline run; exit 1 on a regression, 2 on unusable input.
     Gate(gate::GateArgs),
+    /// Write a run's per-sample and per-task tables as CSV or parquet, or lmms-eval's results layout.
+    Export(export::ExportArgs),
     /// Serve a model over an OpenAI-compatible HTTP API (an endpoint for `bench run --endpoint`).
     Serve(serve::ServeArgs),
     /// Load-test `bench serve` on loopback: RSS and latency percentiles with concurrent requests
     /// and idle connections held open.
     ServeBench(serve_bench::ServeBenchArgs),
+    /// Sweep batch sizes (in-process) or concurrency and request rates (endpoints): throughput,
+    /// latency, peak memory per device and the batches the engine ran, into perf.json.
+    Perf(perf::PerfArgs),
     /// Measure the endpoint runner's own overhead against an instant fake server.
     #[command(hide = true)]
     BenchClient(bench_client::BenchClientArgs),
@@ -100,13 +107,15 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lock(args) => lock::run(args),
         Command::Models => models::run(),
         Command::Tasks(args) => tasks::run(args),
-        Command::Rescore(args) => rescore::run(args),
+        Command::Rescore(args) => rescore::run(args).await,
         Command::Merge(args) => merge::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Report(args) => report::run(args),
         Command::Gate(args) => gate::run(args),
+        Command::Export(args) => export::run(args),
         Command::Serve(args) => serve::run(args).await,
         Command::ServeBench(args) => serve_bench::run(args).await,
+        Command::Perf(args) => perf::run(args).await,
         Command::BenchClient(args) => bench_client::run(args).await,
         Command::SampleFrames(args) => sample_frames::run(args),
         Command::BenchPreprocess(args) => bench_preprocess::run(args),

@@ -1,5 +1,6 @@
 //! `bench report RUN_DIR... --out DIR`: a static HTML report (pages and PNG charts) for one or
-//! more runs, beside the published results of SmolVLM and larger baselines.
+//! more runs, beside the published results of SmolVLM and larger baselines. Directories holding
+//! a perf.json (`bench perf`) go to the performance page instead.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use smolbench_reports::site::{build_site, SiteOptions};
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Run directories (each holding run.json and samples.jsonl); several runs are grouped by
-    /// model, device and profile.
+    /// model, device and profile. Sweep directories (perf.json) make the performance page.
     #[arg(required = true, value_name = "RUN_DIR")]
     runs: Vec<PathBuf>,
     /// The directory to write the site to (created if needed).
@@ -30,7 +31,21 @@ pub struct ReportArgs {
 
 /// Runs `bench report`.
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
-    let runs = args.runs.iter().map(|dir| load_run(dir)).collect::<Result<Vec<_>>>()?;
+    let (sweep_dirs, run_dirs): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        args.runs.iter().partition(|d| crate::perf::is_sweep(d));
+    // The performance page first: the overview links to it when it is there.
+    let perf_page = args.out.join(smolbench_reports::perf::PERF_PAGE);
+    if sweep_dirs.is_empty() {
+        let _ = std::fs::remove_file(&perf_page);
+    } else {
+        let sweeps = sweep_dirs.iter().map(|d| crate::perf::read(d)).collect::<Result<Vec<_>>>()?;
+        smolbench_reports::perf::write_perf_page(&sweeps, &Baselines::builtin(), &args.out)?;
+        println!("wrote {} for {} sweep(s)", perf_page.display(), sweeps.len());
+        if run_dirs.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let runs = run_dirs.iter().map(|dir| load_run(dir)).collect::<Result<Vec<_>>>()?;
     let options = SiteOptions { title: args.title.clone(), thumbnails: !args.no_thumbnails };
     let site = build_site(&runs, &Baselines::builtin(), &args.out, &options)?;
     for warning in &site.warnings {

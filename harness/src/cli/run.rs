@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use smolbench_core::{
-    DeviceFingerprint, EndpointRecord, ModelRecord, RunManifest, SampleRecord, TaskRecord, STORE_FORMAT_VERSION,
+    DeviceFingerprint, EndpointRecord, JudgeInfo, ModelRecord, RunManifest, SampleRecord, TaskRecord,
+    STORE_FORMAT_VERSION,
 };
 use smolbench_runners::device::{fingerprint, ComputeDevice};
 use smolbench_runners::model::ImageOptions;
@@ -26,6 +27,7 @@ use crate::claims::Claims;
 use crate::execute::{run_tasks, LoopSettings, Outcome, SampleFilter};
 use crate::fingerprint::{config_fingerprint, resume_difference};
 use crate::fixtures::default_fixtures_root;
+use crate::judge::{scoring_line, Judge};
 use crate::plan::{hash_dir_files, hash_file, plan_run, LocalModel, PlanRequest, RunPlan};
 use crate::shard::{PartInfo, Shard, ShardArg, HASH_SCHEME, PARTS_DIR};
 use crate::store::{read_manifest, read_samples, Recorded, RunStore, RUN_FILE};
@@ -136,9 +138,23 @@ pub struct RunArgs {
     /// Bearer token sent to the endpoints.
     #[arg(long, env = "SMOLBENCH_API_KEY", hide_env_values = true, value_name = "KEY", help_heading = "Endpoints")]
     api_key: Option<String>,
-    /// Samples in flight at once [default: 1 in-process; the endpoints' total with --endpoint].
+    /// Samples in flight at once [default: the batch size in-process; the endpoints' total with
+    /// --endpoint].
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
+    /// Sequences the in-process engine runs together (its scheduler's `max_num_seqs`); samples
+    /// in flight default to it. Predictions do not depend on it.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    batch_size: u16,
+    /// Ask this OpenAI-compatible server as an LLM judge where a task's reference asks one
+    /// (MathVista's answer extraction; VLMEvalKit's option matching for MMMU, MMStar, AI2D,
+    /// ScienceQA answers its rules cannot read). Without it scoring is rule-based. Replies are
+    /// cached in the run directory (judge-cache.jsonl).
+    #[arg(long, value_name = "URL", requires = "judge_model", help_heading = "Judge")]
+    judge_endpoint: Option<String>,
+    /// The model id to send to the judge.
+    #[arg(long, value_name = "ID", requires = "judge_endpoint", help_heading = "Judge")]
+    judge_model: Option<String>,
 }
 
 impl RunArgs {
@@ -283,7 +299,13 @@ struct Provenance {
     endpoints: Vec<EndpointRecord>,
 }
 
-fn manifest(args: &RunArgs, plan: &RunPlan, provenance: Provenance, run_id: &str) -> Result<RunManifest> {
+fn manifest(
+    args: &RunArgs,
+    plan: &RunPlan,
+    provenance: Provenance,
+    run_id: &str,
+    judge: Option<&JudgeInfo>,
+) -> Result<RunManifest> {
     Ok(RunManifest {
         format_version: STORE_FORMAT_VERSION,
         run_id: run_id.to_string(),
@@ -299,6 +321,8 @@ fn manifest(args: &RunArgs, plan: &RunPlan, provenance: Provenance, run_id: &str
         data_source: plan.data_source.label(),
         limit: args.limit,
         endpoints: provenance.endpoints,
+        scoring: if judge.is_some() { "rules+judge" } else { "rules" }.into(),
+        judge: judge.cloned(),
     })
 }
 
@@ -455,7 +479,11 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             .ok()
             .filter(|d| !d.is_zero())
             .context("--sample-timeout must be a positive number of seconds")?;
-        let options = RunnerOptions { encoder_cache: args.encoder_cache, sample_timeout: Some(sample_timeout) };
+        let options = RunnerOptions {
+            encoder_cache: args.encoder_cache,
+            sample_timeout: Some(sample_timeout),
+            batch_size: args.batch_size.into(),
+        };
         let runner = MistralRsRunner::load_with(&local.prepared, compute, options).await?;
         let provenance = Provenance {
             model: local_model_record(local, &runner)?,
@@ -475,6 +503,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         retry: RetryPolicy { max_retries: args.retries, ..RetryPolicy::default() },
         health: HealthPolicy::default(),
         api_key: args.api_key.clone(),
+        fixed_output: false,
     };
     let runner = OpenAiRunner::connect(config).await?;
     tracing::info!("sending `{}` requests to {} endpoint(s)", runner.model(), runner.pool().endpoints().len());
@@ -502,7 +531,12 @@ async fn execute<R: Runner>(
     target: RunTarget,
 ) -> Result<ExitCode> {
     let RunTarget { shard, dir, resume, run_id } = target;
-    let fresh = manifest(args, plan, provenance, &run_id)?;
+    let judge = match (&args.judge_endpoint, &args.judge_model) {
+        (Some(endpoint), Some(model)) => Some(Arc::new(Judge::connect(endpoint, model, &dir).await?)),
+        _ => None,
+    };
+    let fresh = manifest(args, plan, provenance, &run_id, judge.as_ref().map(|j| j.info()))?;
+    eprintln!("{}", scoring_line(judge.as_ref().map(|j| j.info())));
     let shard_count = shard.map_or(1, |s| s.count);
     let (mut store, manifest) = if resume && dir.join(RUN_FILE).exists() {
         let (store, stored) = resume_store(&dir, &fresh, shard_count)?;
@@ -540,6 +574,7 @@ async fn execute<R: Runner>(
             .map(Duration::from_millis),
         filter: Some(Arc::clone(&filter) as Arc<dyn SampleFilter>),
         concurrency: args.concurrency.unwrap_or(runner.max_concurrency()).max(1),
+        judge,
     };
     let (mut records, mut outcome) = run_tasks(&plan.tasks, runner, &mut store, settings.clone()).await?;
     let set_aside: HashSet<SampleKey> = filter.set_aside.lock().expect("never poisoned").drain(..).collect();

@@ -62,9 +62,10 @@ pub struct ServeArgs {
     /// Show where the model was loaded from (local paths) in /v1/metrics.
     #[arg(long, help_heading = "Security")]
     show_paths: bool,
-    /// Chat requests admitted at once (running or waiting for the engine); more get 429 with Retry-After.
-    #[arg(long, default_value_t = 64, value_name = "N", help_heading = "Limits")]
-    max_queue: usize,
+    /// Chat requests admitted at once (running or waiting for the engine); more get 429 with Retry-After
+    /// [default: 64, or --batch-size where that is larger].
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    max_queue: Option<usize>,
     /// Largest request body, in MiB (images travel base64-encoded in it); larger ones get 413.
     #[arg(long, default_value_t = 32, value_name = "MIB", help_heading = "Limits")]
     max_body_mb: usize,
@@ -87,6 +88,9 @@ pub struct ServeArgs {
     /// A request that gets no token from the engine for this long fails, and the engine is reloaded.
     #[arg(long, default_value_t = 300.0, value_name = "SECS", help_heading = "Limits")]
     sample_timeout: f64,
+    /// Sequences the engine runs together (its scheduler's `max_num_seqs`), as `bench run --batch-size`.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    batch_size: u16,
 }
 
 fn seconds(value: f64, flag: &str) -> Result<Duration> {
@@ -134,6 +138,16 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     for change in &prepared.changes {
         tracing::info!("prepare: {change}");
     }
+    let batch_size = usize::from(args.batch_size);
+    let max_queue = match args.max_queue {
+        Some(n) => n.max(1),
+        None => batch_size.max(64),
+    };
+    if max_queue < batch_size {
+        anyhow::bail!(
+            "--max-queue {max_queue} admits fewer requests than --batch-size {batch_size} runs together; raise --max-queue to at least {batch_size}"
+        );
+    }
     let header_timeout = seconds(args.header_timeout, "--header-timeout")?;
     let drain_timeout = seconds(args.drain_timeout, "--drain-timeout")?;
     let sample_timeout = seconds(args.sample_timeout, "--sample-timeout")?;
@@ -146,7 +160,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot listen on {addr}; choose another --port or --host"))?;
     let local = listener.local_addr().context("reading the bound address")?;
     tracing::info!("loading {} on {compute}", prepared.dir.display());
-    let options = RunnerOptions { encoder_cache: args.encoder_cache, sample_timeout: Some(sample_timeout) };
+    let options = RunnerOptions { encoder_cache: args.encoder_cache, sample_timeout: Some(sample_timeout), batch_size };
     let runner = MistralRsRunner::load_with(&prepared, compute, options).await?;
     let description = runner.describe();
     let record = ModelRecord {
@@ -169,7 +183,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let settings = ServeSettings {
         access: Access::new(args.api_key.as_deref(), loopback),
         admission: AdmissionLimits {
-            max_queue: args.max_queue.max(1),
+            max_queue,
+            engine_batch: batch_size,
             max_queued_bytes: args.max_queued_body_mb.saturating_mul(1 << 20),
         },
         limits: RequestLimits { max_body_bytes: args.max_body_mb.saturating_mul(1 << 20), max_pixels: args.max_pixels },
@@ -196,7 +211,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     tracing::info!(
         "at most {} connections, {} admitted requests; request heads within {:.0} s",
         limits.max_connections,
-        args.max_queue,
+        max_queue,
         header_timeout.as_secs_f64()
     );
     let routes = Arc::new(Routes(state));

@@ -138,10 +138,12 @@ pub async fn run(args: ServeBenchArgs) -> Result<ExitCode> {
         retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() },
         health: HealthPolicy::default(),
         api_key: None,
+        fixed_output: false,
     })
     .await?;
     let rows = smolbench_datasets::fixtures::docvqa_rows(1, 5)?;
     let request = GenerationRequest {
+        system: None,
         prompt: "What is the title of the document? Answer with a single word or phrase.".into(),
         images: vec![EncodedImage { bytes: rows[0].image_png.clone() }],
         max_new_tokens: args.max_tokens,

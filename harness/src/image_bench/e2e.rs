@@ -66,7 +66,7 @@ pub async fn measure_ours(job: &E2eJob) -> Result<Vec<E2eRow>> {
             prompt: job.prompt.clone(),
             images: vec![EncodedImage { bytes }],
             max_new_tokens: job.max_new_tokens,
-            assistant_prefix: None,
+            ..Default::default()
         };
         let (mut e2e, mut ttft, mut pre, mut tokens) = (Vec::new(), Vec::new(), Vec::new(), 0);
         for attempt in 0..=job.repeats {

@@ -12,8 +12,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// What admitting costs and how much there is.
 #[derive(Debug, Clone, Copy)]
 pub struct AdmissionLimits {
-    /// Chat requests admitted at once (the one on the engine and those waiting for it).
+    /// Chat requests admitted at once (those on the engine and those waiting for it).
     pub max_queue: usize,
+    /// Requests the engine runs together (its batch size); the queue drains this many at a time.
+    pub engine_batch: usize,
     /// Request body bytes the admitted requests may hold together.
     pub max_queued_bytes: usize,
 }
@@ -97,11 +99,12 @@ impl Admission {
         self.mean_service_us.store(new, Ordering::Relaxed);
     }
 
-    /// When a refused client may expect room: the queue ahead of it at the mean service time,
-    /// between 1 s and 60 s.
+    /// When a refused client may expect room: the queue ahead of it, served a batch at a time at
+    /// the mean service time, between 1 s and 60 s.
     pub fn retry_after_s(&self) -> u64 {
         let mean = Duration::from_micros(self.mean_service_us.load(Ordering::Relaxed));
-        let wait = mean.mul_f64(self.admitted().max(1) as f64);
+        let rounds = self.admitted().max(1).div_ceil(self.limits.engine_batch.max(1));
+        let wait = mean.mul_f64(rounds as f64);
         wait.as_secs_f64().ceil().clamp(1.0, 60.0) as u64
     }
 }
@@ -112,7 +115,7 @@ mod tests {
 
     #[test]
     fn the_queue_is_bounded_by_count_and_bytes() {
-        let admission = Admission::new(AdmissionLimits { max_queue: 2, max_queued_bytes: 10 << 20 });
+        let admission = Admission::new(AdmissionLimits { max_queue: 2, engine_batch: 1, max_queued_bytes: 10 << 20 });
         let a = admission.try_admit(1 << 20).unwrap();
         let _b = admission.try_admit(1 << 20).unwrap();
         assert_eq!(admission.admitted(), 2);
@@ -127,12 +130,21 @@ mod tests {
 
     #[test]
     fn retry_after_follows_the_service_time() {
-        let admission = Admission::new(AdmissionLimits { max_queue: 8, max_queued_bytes: 1 << 30 });
+        let admission = Admission::new(AdmissionLimits { max_queue: 8, engine_batch: 1, max_queued_bytes: 1 << 30 });
         assert_eq!(admission.retry_after_s(), 1);
         admission.record_service(Duration::from_secs(4));
         let _held: Vec<Ticket> = (0..3).map(|_| admission.try_admit(10).unwrap()).collect();
         assert_eq!(admission.retry_after_s(), 12);
         admission.record_service(Duration::from_secs(3600));
         assert_eq!(admission.retry_after_s(), 60);
+    }
+
+    #[test]
+    fn a_batching_engine_drains_the_queue_a_batch_at_a_time() {
+        let admission = Admission::new(AdmissionLimits { max_queue: 16, engine_batch: 4, max_queued_bytes: 1 << 30 });
+        admission.record_service(Duration::from_secs(2));
+        let _held: Vec<Ticket> = (0..9).map(|_| admission.try_admit(10).unwrap()).collect();
+        // Nine admitted, four at a time: three rounds of two seconds.
+        assert_eq!(admission.retry_after_s(), 6);
     }
 }

@@ -1,6 +1,6 @@
 //! OpenAI chat requests into the [`GenerationRequest`] the in-process path builds, so a sample
-//! sent through `bench serve` reaches the engine exactly as it would in `bench run`: the user
-//! turn's text, its images in order (the bytes of each `data:` URL, decoded by the runner as
+//! sent through `bench serve` reaches the engine exactly as it would in `bench run`: the system
+//! turn where there is one, the user turn's text, its images in order (the bytes of each `data:` URL, decoded by the runner as
 //! usual), the token budget, greedy decoding.
 
 use base64::Engine as _;
@@ -48,9 +48,17 @@ pub fn to_generation_request(chat: &ChatRequest) -> Result<GenerationRequest, St
     if let Some(t) = chat.temperature.filter(|t| *t != 0.0) {
         return Err(format!("temperature {t} is not supported: this server decodes greedily; send temperature 0"));
     }
-    // One user message, optionally followed by an assistant message the model continues (a
-    // pre-filled answer prefix, as VLMEvalKit's SmolVLM prompts use).
-    let (message, assistant_prefix) = match chat.messages.as_slice() {
+    // An optional system message (plain text), then one user message, optionally followed by an
+    // assistant message the model continues (a pre-filled answer prefix, as VLMEvalKit's SmolVLM
+    // prompts use).
+    let (system, messages) = match chat.messages.split_first() {
+        Some((first, rest)) if first.role == "system" => match &first.content {
+            MessageContent::Text(text) => (Some(text.clone()), rest),
+            MessageContent::Parts(_) => return Err("a system message must be plain text".into()),
+        },
+        _ => (None, chat.messages.as_slice()),
+    };
+    let (message, assistant_prefix) = match messages {
         [message] => (message, None),
         [message, prefix] if prefix.role == "assistant" => match &prefix.content {
             MessageContent::Text(text) if chat.continue_final_message != Some(false) => (message, Some(text.clone())),
@@ -58,7 +66,7 @@ pub fn to_generation_request(chat: &ChatRequest) -> Result<GenerationRequest, St
         },
         other => {
             return Err(format!(
-                "expected one user message (and optionally an assistant prefix to continue), got {} messages",
+                "expected an optional system message, one user message (and optionally an assistant prefix to continue), got {} messages",
                 other.len()
             ))
         }
@@ -85,7 +93,7 @@ pub fn to_generation_request(chat: &ChatRequest) -> Result<GenerationRequest, St
     if max_new_tokens == 0 {
         return Err("max_tokens must be at least 1".into());
     }
-    Ok(GenerationRequest { prompt: texts.join("\n"), images, max_new_tokens, assistant_prefix })
+    Ok(GenerationRequest { system, prompt: texts.join("\n"), images, max_new_tokens, assistant_prefix })
 }
 
 #[cfg(test)]
@@ -106,6 +114,8 @@ mod tests {
             stream_options: None,
             continue_final_message: None,
             add_generation_prompt: None,
+            ignore_eos: None,
+            min_tokens: None,
         }
     }
 
@@ -141,5 +151,20 @@ mod tests {
         assert!(to_generation_request(&many).unwrap_err().contains("stop sequences"));
         many.stop = Some(serde_json::json!([]));
         assert!(to_generation_request(&many).is_ok(), "an empty list asks for nothing");
+    }
+
+    #[test]
+    fn a_leading_system_message_becomes_the_system_turn() {
+        let mut request = chat(vec![ContentPart::Text { text: "Q?".into() }], None);
+        let system = ChatMessage { role: "system".into(), content: MessageContent::Text("watch closely ".into()) };
+        request.messages.insert(0, system);
+        let converted = to_generation_request(&request).unwrap();
+        assert_eq!(converted.system.as_deref(), Some("watch closely "));
+        assert_eq!(converted.prompt, "Q?");
+        let parts = ChatMessage { role: "system".into(), content: MessageContent::Parts(vec![]) };
+        request.messages[0] = parts;
+        assert!(to_generation_request(&request).unwrap_err().contains("system message must be plain text"));
+        let without = to_generation_request(&chat(vec![ContentPart::Text { text: "Q?".into() }], None)).unwrap();
+        assert_eq!(without.system, None);
     }
 }

@@ -94,7 +94,8 @@ pub struct ServeState {
     settings: ServeSettings,
     admission: Admission,
     transport: Arc<Transport>,
-    gate: tokio::sync::Mutex<()>,
+    /// Requests on the engine at once: its batch size (the rest of the admitted wait here).
+    gate: tokio::sync::Semaphore,
     started: Instant,
     outcomes: Outcomes,
     running: AtomicUsize,
@@ -151,6 +152,7 @@ impl ServeState {
         transport: Arc<Transport>,
     ) -> Self {
         let device = smolbench_runners::device::fingerprint(runner.compute());
+        let batch = runner.options().max_batch();
         ServeState {
             runner,
             model_id,
@@ -160,7 +162,7 @@ impl ServeState {
             admission: Admission::new(settings.admission),
             settings,
             transport,
-            gate: tokio::sync::Mutex::new(()),
+            gate: tokio::sync::Semaphore::new(batch),
             started: Instant::now(),
             outcomes: Outcomes::default(),
             running: AtomicUsize::new(0),
@@ -529,17 +531,22 @@ impl ServeState {
         )
     }
 
-    /// Runs one request on the engine, one at a time, measuring its peak memory. Dropped while
+    /// Runs one request on the engine, up to its batch size at a time, measuring its peak memory
+    /// (sampled without resetting the process's peak when requests overlap). Dropped while
     /// waiting or running (its client hung up), it gives up its turn and the engine cancels it.
     async fn generate(
         &self,
         request: &smolbench_core::GenerationRequest,
         on_chunk: impl FnMut(&str) + Send,
     ) -> (Result<Generation, RunnerError>, Option<MemoryReading>) {
-        let _turn = self.gate.lock().await;
+        let _turn = self.gate.acquire().await.expect("the gate is never closed");
         let _running = Running::enter(&self.running);
         let start = Instant::now();
-        let watch = MemoryProbe::new(self.compute()).start();
+        let probe = match self.runner.options().max_batch() {
+            1 => MemoryProbe::new(self.compute()),
+            _ => MemoryProbe::sampling(self.compute()),
+        };
+        let watch = probe.start();
         let result = self.runner.generate_streaming(request, on_chunk).await;
         let memory = watch.finish();
         let took = start.elapsed();

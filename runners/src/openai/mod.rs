@@ -132,6 +132,9 @@ pub struct OpenAiConfig {
     pub health: HealthPolicy,
     /// Sent as a bearer token, where set.
     pub api_key: Option<String>,
+    /// Ask for exactly `max_new_tokens` tokens (`ignore_eos` and `min_tokens`, as vLLM's
+    /// benchmark does), for performance sweeps; off for evaluation runs.
+    pub fixed_output: bool,
 }
 
 /// What an endpoint said about itself when the run started.
@@ -258,7 +261,8 @@ impl OpenAiRunner {
         &self.pool
     }
 
-    /// The request body for one sample: images first as `data:` URLs, then the text, greedy.
+    /// The request body for one sample: the system turn where there is one, then the user turn
+    /// (images first as `data:` URLs, then the text), greedy.
     pub fn request_body(&self, request: &GenerationRequest) -> Vec<u8> {
         let mut parts: Vec<ContentPart> = request
             .images
@@ -270,7 +274,12 @@ impl OpenAiRunner {
             })
             .collect();
         parts.push(ContentPart::Text { text: request.prompt.clone() });
-        let mut messages = vec![ChatMessage { role: "user".into(), content: MessageContent::Parts(parts) }];
+        let mut messages = Vec::new();
+        // A system turn goes first, as plain text.
+        if let Some(system) = &request.system {
+            messages.push(ChatMessage { role: "system".into(), content: MessageContent::Text(system.clone()) });
+        }
+        messages.push(ChatMessage { role: "user".into(), content: MessageContent::Parts(parts) });
         // A pre-filled assistant turn goes as a last assistant message that the server continues.
         let prefilled = request.assistant_prefix.is_some();
         if let Some(prefix) = &request.assistant_prefix {
@@ -288,6 +297,8 @@ impl OpenAiRunner {
             stream_options: Some(StreamOptions { include_usage: true }),
             continue_final_message: prefilled.then_some(true),
             add_generation_prompt: prefilled.then_some(false),
+            ignore_eos: self.config.fixed_output.then_some(true),
+            min_tokens: self.config.fixed_output.then_some(request.max_new_tokens),
         };
         serde_json::to_vec(&body).expect("a chat request serialises")
     }

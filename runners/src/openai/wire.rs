@@ -47,6 +47,13 @@ pub struct ChatRequest {
     /// message is continued).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_generation_prompt: Option<bool>,
+    /// Keep generating past end-of-sequence tokens (vLLM's extension; a performance sweep holds
+    /// the output length fixed with it). Servers that do not know it ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_eos: Option<bool>,
+    /// Generate at least this many tokens (vLLM's extension, sent with `ignore_eos`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tokens: Option<usize>,
 }
 
 /// `stream_options`.

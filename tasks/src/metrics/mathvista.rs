@@ -1,5 +1,7 @@
 //! MathVista scoring (`benchmarks.md` §9): rule-based answer extraction, the reference
-//! normalisation, and correctness. **There is no LLM judge.**
+//! normalisation, and correctness. **The metric asks no LLM judge**; a run given a judge endpoint
+//! asks one where the official shortcuts fail ([`crate::judge`]) and scores its extraction with
+//! steps 2 and 3.
 //!
 //! 1. **Extraction** (`extract_answer`'s rule-based shortcuts): an empty response gives `""`; a
 //!    multi-choice response equal to one of the choices is kept; an `integer` answer that

@@ -13,12 +13,16 @@
 //! | `ai2d_lmms` | lmms-eval AI2D filter + `exact_match` | `X.` prefix, else the text |
 //! | `mvbench_lmms` | lmms-eval MVBench `mcq_acc` | VQA punctuation, first standalone `a`–`e` |
 //! | `can_infer` | VLMEvalKit `can_infer` (no judge) | token, verbose regex, option text |
+//! | `worldsense_lmms` | lmms-eval WorldSense `parse_multi_choice_response` | bare letter, ` X `, option text; else `A` |
 //!
 //! A benchmark name picks the extractor the profile's reference uses for it (see
 //! [`McqExtractor::resolve`]): `mmstar`, `videomme` and `mlvu` are the classic rules under
 //! `official`, `lmms_head` under `lmms-eval` (HEAD, ≥ v0.7.2) and `can_infer` under
 //! `vlmevalkit`; `mmmu` is `mmmu_official` / `mmmu_lmms` / `can_infer`; `ai2d`, `scienceqa`
 //! and `mvbench` have no official scorer, so `official` and `lmms-eval` both use lmms-eval's.
+//! `worldsense` is `worldsense_lmms` under `lmms-eval` and VLMEvalKit's `extract_characters_regex`
+//! (the Video-MME official rule, `videomme_official`) under `official` and `vlmevalkit`, since
+//! VLMEvalKit scores WorldSense with that rule and no judge by default.
 
 use smolbench_core::ScoringContext;
 
@@ -31,6 +35,7 @@ use super::mcq_rules::{
 use super::mmmu::{mmmu_seed, option_letters};
 use super::mmmu_parse::{parse_multi_choice, MmmuParser};
 use super::pyrandom::PyRandom;
+use super::video_rules::worldsense_lmms_extract;
 use super::MetricProfile;
 use crate::error::TaskError;
 use crate::pycompat::{py_strip, py_upper};
@@ -58,11 +63,13 @@ pub enum McqExtractor {
     MvBenchLmms,
     /// VLMEvalKit `can_infer`.
     CanInfer,
+    /// lmms-eval WorldSense `parse_multi_choice_response`.
+    WorldSenseLmms,
 }
 
 impl McqExtractor {
     /// Every extractor, in the table's order.
-    pub const ALL: [McqExtractor; 10] = [
+    pub const ALL: [McqExtractor; 11] = [
         McqExtractor::MmmuOfficial,
         McqExtractor::MmmuLmms,
         McqExtractor::LmmsHead,
@@ -73,10 +80,12 @@ impl McqExtractor {
         McqExtractor::Ai2dLmms,
         McqExtractor::MvBenchLmms,
         McqExtractor::CanInfer,
+        McqExtractor::WorldSenseLmms,
     ];
 
     /// Benchmark names accepted by [`McqExtractor::resolve`] besides the extractor names.
-    pub const BENCHMARKS: [&'static str; 7] = ["mmstar", "videomme", "mlvu", "mmmu", "ai2d", "scienceqa", "mvbench"];
+    pub const BENCHMARKS: [&'static str; 8] =
+        ["mmstar", "videomme", "mlvu", "mmmu", "ai2d", "scienceqa", "mvbench", "worldsense"];
 
     /// The name `context.fields["extractor"]` uses.
     pub fn name(self) -> &'static str {
@@ -91,6 +100,7 @@ impl McqExtractor {
             McqExtractor::Ai2dLmms => "ai2d_lmms",
             McqExtractor::MvBenchLmms => "mvbench_lmms",
             McqExtractor::CanInfer => "can_infer",
+            McqExtractor::WorldSenseLmms => "worldsense_lmms",
         }
     }
 
@@ -124,6 +134,10 @@ impl McqExtractor {
             "ai2d" => by_profile(E::Ai2dLmms, E::Ai2dLmms),
             "scienceqa" => by_profile(E::ScienceQaLmms, E::ScienceQaLmms),
             "mvbench" => by_profile(E::MvBenchLmms, E::MvBenchLmms),
+            "worldsense" => match profile {
+                P::LmmsEval => E::WorldSenseLmms,
+                P::Official | P::VlmEvalKit => E::VideoMmeOfficial,
+            },
             _ => {
                 let known = McqExtractor::ALL.iter().map(|e| e.name()).chain(McqExtractor::BENCHMARKS);
                 return Err(TaskError::unknown("mcq extractor", name, known));
@@ -154,6 +168,7 @@ impl McqExtractor {
             McqExtractor::VideoMmeOfficial => Some(videomme_official_extract(prediction)),
             McqExtractor::MlvuLmmsV071 => Some(mlvu_v071_extract(prediction)),
             McqExtractor::CanInfer => can_infer(prediction, &letters, choices),
+            McqExtractor::WorldSenseLmms => Some(worldsense_lmms_extract(prediction, choices)),
             McqExtractor::MmstarClassic
             | McqExtractor::ScienceQaLmms
             | McqExtractor::Ai2dLmms

@@ -29,6 +29,9 @@ mod pyrepr;
 mod relaxed_accuracy;
 #[cfg(test)]
 pub(crate) mod vectors;
+mod video_rules;
+#[cfg(test)]
+mod video_rules_tests;
 mod vqa_accuracy;
 mod vqa_normalise;
 mod vqa_tables;
@@ -57,6 +60,10 @@ pub use ocrbench::{ocrbench_match, ocrbench_score, OcrBenchProfile};
 pub use pyrandom::PyRandom;
 pub use pyrepr::py_float_repr;
 pub use relaxed_accuracy::{relaxed_accuracy, relaxed_correctness};
+pub use video_rules::{
+    tempcompass_caption_matching, tempcompass_multi_choice, tempcompass_score, tempcompass_yes_no,
+    worldsense_lmms_extract,
+};
 pub use vqa_accuracy::vqa_accuracy;
 pub use vqa_normalise::{normalise_vqa_answer, VqaNormaliser};
 
@@ -181,7 +188,7 @@ pub static METRICS: &[Metric] = &[
         description: "Multiple-choice letter match (1/0) against a gold letter in `references`; reads \
                       `fields[\"extractor\"]` (an extractor such as `mmmu_official`, `lmms_head`, \
                       `can_infer`, or a benchmark name `mmstar`, `ai2d`, `scienceqa`, `videomme`, `mlvu`, \
-                      `mvbench`, `mmmu` resolved per profile; default by profile) and `choices` (option \
+                      `mvbench`, `mmmu`, `worldsense` resolved per profile; default by profile) and `choices` (option \
                       texts, A first; none means A-D) (AI2D §4, ScienceQA §5, MMStar §6, §10, §11).",
         higher_is_better: true,
         aggregation: Aggregation::Mean,
@@ -214,6 +221,16 @@ pub static METRICS: &[Metric] = &[
         higher_is_better: true,
         aggregation: Aggregation::Mean,
         score: ocrbench_score,
+    },
+    Metric {
+        name: "tempcompass",
+        description: "TempCompass correctness (1/0) by the rule of `fields[\"subtask\"]` (`multi-choice`, \
+                      `yes_no`, `caption_matching`, which also reads `fields[\"question\"]`); \
+                      `references[0]` is the answer column; unreadable predictions score 0 (no \
+                      judge); the same in every profile.",
+        higher_is_better: true,
+        aggregation: Aggregation::Mean,
+        score: tempcompass_score,
     },
     Metric {
         name: "exact_match",

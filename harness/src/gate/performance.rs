@@ -1,0 +1,291 @@
+//! Latency, decode speed and memory checks of one task, sample by sample.
+//!
+//! Both runs answered the same samples, so each sample gives a pair and its log ratio (positive
+//! when the candidate is worse: slower, or using more memory). Load on the machine moves whole
+//! runs and single samples; pairing removes the differences between samples (a long document
+//! is slow in both runs), and a rank test is robust to the few samples a neighbour's burst of
+//! work slowed down. The decision:
+//!
+//! - **regression**: the one-sided Wilcoxon signed-rank test finds the candidate worse
+//!   (p < alpha) *and* the typical ratio (Hodges-Lehmann) reaches the threshold that matters;
+//! - **pass**: the one-sided (1 - alpha) upper confidence bound of the ratio is below the
+//!   threshold: a slowdown that matters is ruled out;
+//! - **inconclusive** otherwise: the samples cannot tell; the check says how many would decide
+//!   (a normal-approximation sample size at the gate's power). Inconclusive is not a regression.
+
+use std::collections::BTreeMap;
+
+use smolbench_core::{MemorySource, SampleRecord, SampleStatus};
+use smolbench_reports::paired::{normal_quantile, std_dev};
+use smolbench_reports::rundir::LoadedRun;
+use smolbench_reports::signed_rank::{hodges_lehmann, shift_upper_bound, signed_rank_greater};
+use smolbench_reports::stats::percentile;
+
+use super::config::{GateConfig, PairedRule};
+use super::{Check, GateReport, Outcome};
+
+/// The decision on one paired comparison.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairedVerdict {
+    /// Pass, regression or inconclusive.
+    pub outcome: Outcome,
+    /// Pairs compared.
+    pub n: usize,
+    /// The typical worsening ratio: exp of the Hodges-Lehmann shift of the log ratios.
+    pub ratio: f64,
+    /// One-sided (1 - alpha) upper confidence bound of the ratio; `None` when the pairs are too
+    /// few for any bound at that level.
+    pub upper: Option<f64>,
+    /// One-sided signed-rank p-value of "the candidate is worse".
+    pub p_value: f64,
+    /// For an inconclusive check: about how many pairs would decide it (`None` when the ratio
+    /// sits on the threshold, where no count decides quickly).
+    pub samples_needed: Option<usize>,
+}
+
+/// Judges per-sample log ratios (positive: the candidate is worse) under `rule`.
+pub fn judge(log_ratios: &[f64], rule: &PairedRule) -> PairedVerdict {
+    let n = log_ratios.len();
+    let threshold = rule.max_ratio.ln();
+    let shift = hodges_lehmann(log_ratios).unwrap_or(0.0);
+    let p_value = signed_rank_greater(log_ratios).p_value;
+    let upper = shift_upper_bound(log_ratios, rule.alpha);
+    let outcome = if p_value < rule.alpha && shift >= threshold {
+        Outcome::Fail
+    } else if upper.is_some_and(|u| u < threshold || u <= 0.0) {
+        Outcome::Pass
+    } else {
+        Outcome::Inconclusive
+    };
+    let samples_needed =
+        (outcome == Outcome::Inconclusive).then(|| samples_to_decide(log_ratios, shift, rule)).flatten();
+    PairedVerdict { outcome, n, ratio: shift.exp(), upper: upper.map(f64::exp), p_value, samples_needed }
+}
+
+/// Pairs needed for the one-sided interval to clear the threshold with the rule's power, were
+/// the shift and spread what these pairs show: `((z(1-alpha) + z(power)) * sd / distance)^2`,
+/// times pi/3 for the signed-rank test's efficiency against the t-test, and never fewer than
+/// the exact test needs to reach alpha at all (log2(1/alpha) pairs) or than there are now.
+fn samples_to_decide(d: &[f64], shift: f64, rule: &PairedRule) -> Option<usize> {
+    let floor = (1.0 / rule.alpha).log2().ceil() as usize;
+    let sd = std_dev(d);
+    let distance = (shift - rule.max_ratio.ln()).abs();
+    let needed = if sd == 0.0 {
+        floor
+    } else {
+        if distance < 1e-6 {
+            return None;
+        }
+        let z = normal_quantile(1.0 - rule.alpha) + normal_quantile(rule.power);
+        let n = (z * sd / distance).powi(2) * std::f64::consts::PI / 3.0;
+        if !n.is_finite() || n > 1e9 {
+            return None;
+        }
+        (n.ceil() as usize).max(floor)
+    };
+    Some(needed.max(d.len() + 1))
+}
+
+/// One measured quantity of a sample.
+struct Measure {
+    name: &'static str,
+    unit: &'static str,
+    /// The value of a record, when measured (and positive).
+    value: fn(&SampleRecord) -> Option<f64>,
+    /// Larger values are better (decode speed): the worsening ratio is baseline/candidate.
+    higher_is_better: bool,
+}
+
+const LATENCY: [Measure; 3] = [
+    Measure {
+        name: "e2e latency",
+        unit: "ms",
+        value: |r| r.generation.as_ref().map(|g| g.e2e_ms),
+        higher_is_better: false,
+    },
+    Measure { name: "TTFT", unit: "ms", value: |r| r.generation.as_ref().map(|g| g.ttft_ms), higher_is_better: false },
+    Measure {
+        name: "decode speed",
+        unit: "tok/s",
+        value: |r| r.generation.as_ref().and_then(|g| g.decode_tokens_per_s),
+        higher_is_better: true,
+    },
+];
+
+const MEMORY: Measure = Measure {
+    name: "peak memory",
+    unit: "MiB",
+    value: |r| r.memory.map(|m| m.peak_bytes as f64 / (1024.0 * 1024.0)),
+    higher_is_better: false,
+};
+
+fn answered<'a>(r: &'a LoadedRun, task: &str) -> BTreeMap<&'a str, &'a SampleRecord> {
+    r.records
+        .iter()
+        .filter(|s| s.task == task && s.status == SampleStatus::Ok)
+        .map(|s| (s.sample_id.as_str(), s))
+        .collect()
+}
+
+/// Adds the latency, decode-speed and memory checks of `task` (runs on the same device).
+pub fn checks(report: &mut GateReport, base: &LoadedRun, cand: &LoadedRun, task: &str, cfg: &GateConfig) {
+    let (bm, cm) = (answered(base, task), answered(cand, task));
+    let pairs: Vec<(&SampleRecord, &SampleRecord)> = bm.iter().filter_map(|(id, b)| Some((*b, *cm.get(id)?))).collect();
+    let l = &cfg.latency;
+    let rules = [l.e2e_max_slowdown, l.ttft_max_slowdown, l.decode_max_slowdown].map(|t| l.rule(t));
+    for (measure, rule) in LATENCY.iter().zip(rules) {
+        report.checks.push(paired_check(task, measure, &pairs, &rule));
+    }
+    let sources = |p: &(&SampleRecord, &SampleRecord)| -> Option<(MemorySource, MemorySource)> {
+        Some((p.0.memory?.source, p.1.memory?.source))
+    };
+    if pairs.iter().filter_map(sources).any(|(b, c)| b != c) {
+        report.checks.push(Check::skipped(
+            task,
+            MEMORY.name,
+            "–".into(),
+            "–".into(),
+            "measured differently in the two runs (process RSS against GPU memory)".into(),
+        ));
+    } else {
+        report.checks.push(paired_check(task, &MEMORY, &pairs, &cfg.memory.rule()));
+    }
+}
+
+fn paired_check(task: &str, m: &Measure, pairs: &[(&SampleRecord, &SampleRecord)], rule: &PairedRule) -> Check {
+    let values: Vec<(f64, f64)> = pairs
+        .iter()
+        .filter_map(|(b, c)| Some(((m.value)(b)?, (m.value)(c)?)))
+        .filter(|(b, c)| b.is_finite() && c.is_finite() && *b > 0.0 && *c > 0.0)
+        .collect();
+    if values.is_empty() {
+        return Check::skipped(task, m.name, "–".into(), "–".into(), "not measured in both runs".into());
+    }
+    let log_ratios: Vec<f64> =
+        values.iter().map(|(b, c)| if m.higher_is_better { (b / c).ln() } else { (c / b).ln() }).collect();
+    let v = judge(&log_ratios, rule);
+    let median = |pick: fn(&(f64, f64)) -> f64| {
+        let xs: Vec<f64> = values.iter().map(pick).collect();
+        percentile(&xs, 50.0).unwrap_or(f64::NAN)
+    };
+    let what = if m.higher_is_better { "baseline/candidate" } else { "candidate/baseline" };
+    let level = (1.0 - rule.alpha) * 100.0;
+    let bound = match v.upper {
+        Some(u) => format!("{level:.0}% upper bound {u:.3}"),
+        None => format!("no {level:.0}% bound from {} pairs", v.n),
+    };
+    let mut detail = format!(
+        "{} paired samples, {what} typically {:.3} (Hodges-Lehmann), {bound}; signed-rank p = {:.4} (alpha {}); matters from {}",
+        v.n, v.ratio, v.p_value, rule.alpha, rule.max_ratio
+    );
+    match v.outcome {
+        Outcome::Fail => detail.push_str(": worse, and by enough to matter"),
+        Outcome::Pass => detail.push_str(": a change that matters is ruled out"),
+        _ => match v.samples_needed {
+            Some(k) => detail
+                .push_str(&format!(": too few or too noisy samples to decide; about {k} paired samples would decide")),
+            None => detail.push_str(": the change sits at the threshold; more samples decide it only slowly"),
+        },
+    }
+    Check {
+        task: task.into(),
+        name: m.name.into(),
+        outcome: v.outcome,
+        baseline: format!("{:.1} {} (p50)", median(|p| p.0), m.unit),
+        candidate: format!("{:.1} {} (p50)", median(|p| p.1), m.unit),
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    fn rule(max_ratio: f64) -> PairedRule {
+        PairedRule { alpha: 0.05, power: 0.8, max_ratio }
+    }
+
+    fn normal(rng: &mut ChaCha8Rng) -> f64 {
+        // Box-Muller.
+        let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+
+    /// One run's latency of a sample whose true cost is `cost_ms`: multiplicative noise of 15%
+    /// and, one sample in ten, a neighbour's burst of work that slows it 1-3x.
+    fn measured(rng: &mut ChaCha8Rng, cost_ms: f64) -> f64 {
+        let burst = if rng.random::<f64>() < 0.1 { 1.0 + 2.0 * rng.random::<f64>() } else { 1.0 };
+        cost_ms * (0.15 * normal(rng)).exp() * burst
+    }
+
+    /// Simulated pairs of `n` samples: baseline and candidate draw from the same distribution
+    /// (times `slowdown` for the candidate). Returns (regressions, passes) over `trials`.
+    fn simulate(rng: &mut ChaCha8Rng, n: usize, slowdown: f64, trials: usize, rule: &PairedRule) -> (usize, usize) {
+        let (mut fails, mut passes) = (0, 0);
+        for _ in 0..trials {
+            let d: Vec<f64> = (0..n)
+                .map(|_| {
+                    // Samples differ a lot in cost (short and long answers, big and small images).
+                    let cost = 200.0 * (0.5 * normal(rng)).exp();
+                    (measured(rng, cost * slowdown) / measured(rng, cost)).ln()
+                })
+                .collect();
+            match judge(&d, rule).outcome {
+                Outcome::Fail => fails += 1,
+                Outcome::Pass => passes += 1,
+                _ => {}
+            }
+        }
+        (fails, passes)
+    }
+
+    /// The gate's promise, by simulation with a fixed seed: identical distributions are called
+    /// regressions at most at alpha (with the practical threshold, practically never; with the
+    /// significance test alone, at about alpha, as an exact test should), and a planted 30%
+    /// slowdown over the same number of samples is caught.
+    #[test]
+    fn simulated_false_regressions_stay_below_alpha_and_a_planted_slowdown_is_caught() {
+        let mut rng = ChaCha8Rng::seed_from_u64(14);
+        let (n, trials) = (30, 2000);
+        let gate = rule(1.20);
+        let (fails, passes) = simulate(&mut rng, n, 1.0, trials, &gate);
+        let false_rate = fails as f64 / trials as f64;
+        assert!(false_rate <= gate.alpha, "false regressions {false_rate}");
+        assert!(passes as f64 / trials as f64 > 0.8, "identical runs mostly pass outright: {passes}/{trials}");
+        // The significance test alone (threshold 1.0): its size is alpha, not more, not 0.
+        let significance_only = rule(1.0);
+        let (fails, _) = simulate(&mut rng, n, 1.0, trials, &significance_only);
+        let size = fails as f64 / trials as f64;
+        let binomial_sd = (gate.alpha * (1.0 - gate.alpha) / trials as f64).sqrt();
+        assert!(size <= gate.alpha + 2.0 * binomial_sd && size >= gate.alpha / 2.0, "test size {size}");
+        // A planted 30% slowdown, same sample count.
+        let (caught, _) = simulate(&mut rng, n, 1.30, 500, &gate);
+        assert!(caught as f64 / 500.0 >= 0.9, "caught {caught}/500");
+        // A 5% slowdown is real but does not matter: not a regression.
+        let (small, _) = simulate(&mut rng, n, 1.05, 500, &gate);
+        assert!(small as f64 / 500.0 <= gate.alpha, "small slowdowns called regressions: {small}/500");
+    }
+
+    #[test]
+    fn too_few_samples_are_inconclusive_and_say_how_many_would_decide() {
+        // Four pairs, all 50% slower: the exact test cannot reach 5% with four signs.
+        let d = vec![1.5f64.ln(); 4];
+        let v = judge(&d, &rule(1.2));
+        assert_eq!(v.outcome, Outcome::Inconclusive);
+        assert_eq!((v.upper, v.samples_needed), (None, Some(5)));
+        // Noisy pairs around the threshold: inconclusive, and more samples are asked for.
+        let d: Vec<f64> = [0.9, -0.5, 0.6, -0.3, 0.4, 0.1, -0.2, 0.5].iter().map(|x: &f64| x * 0.5).collect();
+        let v = judge(&d, &rule(1.2));
+        assert_eq!(v.outcome, Outcome::Inconclusive, "{v:?}");
+        assert!(v.samples_needed.unwrap() > d.len(), "{v:?}");
+        // Identical timings pass; a consistent 30% slowdown over 12 samples fails.
+        assert_eq!(judge(&[0.0; 12], &rule(1.2)).outcome, Outcome::Pass);
+        let slow: Vec<f64> = (0..12).map(|i| (1.3f64 + 0.01 * i as f64).ln()).collect();
+        let v = judge(&slow, &rule(1.2));
+        assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+        assert!((v.ratio - 1.355).abs() < 0.01, "{v:?}");
+    }
+}
