@@ -100,6 +100,28 @@ impl SplitTable {
         &self.files
     }
 
+    /// The global row ranges of the files' row groups, in order: reading rows within one range
+    /// touches one row group only. A JSON file counts as one group.
+    pub fn row_group_ranges(&self) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for shard in &self.shards {
+            match &shard.contents {
+                Contents::Parquet(metadata) => {
+                    for rg in &metadata.row_groups {
+                        out.push(start..start + rg.num_rows());
+                        start += rg.num_rows();
+                    }
+                }
+                Contents::Json(_) => {
+                    out.push(start..start + shard.rows);
+                    start += shard.rows;
+                }
+            }
+        }
+        out
+    }
+
     /// The first `limit` rows (all rows with `None`), with only `columns` (every column when
     /// `columns` is empty). Shards past the limit are not opened.
     pub fn read_rows(&self, columns: &[&str], limit: Option<usize>) -> Result<Vec<Row>, DatasetError> {

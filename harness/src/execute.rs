@@ -11,9 +11,10 @@
 //! in flight, and keeps everything recorded.
 
 use std::future::Future;
+use std::io::IsTerminal as _;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -145,14 +146,93 @@ async fn run_sample<R: Runner>(
     }
 }
 
-fn progress_bar(total: usize) -> ProgressBar {
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} samples  {per_sec}  ETA {eta}")
-            .expect("the template is valid")
-            .progress_chars("=> "),
-    );
-    bar
+/// The run's progress: a bar on a terminal; otherwise (a Slurm log, CI, a pipe) one plain line
+/// every [`progress_interval`] (done/total, rate, ETA), so a log shows the run is alive.
+struct Progress {
+    bar: ProgressBar,
+    plain: Option<std::cell::RefCell<PlainProgress>>,
+}
+
+struct PlainProgress {
+    total: usize,
+    done: usize,
+    ran: usize,
+    started: Instant,
+    last: Instant,
+    every: Duration,
+}
+
+/// How often the plain progress line is written: `SMOLBENCH_PROGRESS_SECS` (default 30 s).
+fn progress_interval() -> Duration {
+    let secs = std::env::var("SMOLBENCH_PROGRESS_SECS").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(30.0);
+    Duration::try_from_secs_f64(secs).unwrap_or(Duration::from_secs(30))
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} samples  {per_sec}  ETA {eta}")
+                    .expect("the template is valid")
+                    .progress_chars("=> "),
+            );
+            return Progress { bar, plain: None };
+        }
+        let now = Instant::now();
+        let plain = PlainProgress { total, done: 0, ran: 0, started: now, last: now, every: progress_interval() };
+        Progress { bar: ProgressBar::hidden(), plain: Some(std::cell::RefCell::new(plain)) }
+    }
+
+    fn set_task(&self, name: &str) {
+        self.bar.set_prefix(name.to_string());
+    }
+
+    /// One more sample done: `ran` when it was run now (not skipped as already recorded).
+    fn inc(&self, ran: bool) {
+        self.bar.inc(1);
+        let Some(p) = &self.plain else { return };
+        let mut p = p.borrow_mut();
+        p.done += 1;
+        p.ran += usize::from(ran);
+        let now = Instant::now();
+        if now.duration_since(p.last) >= p.every || p.done == p.total {
+            p.last = now;
+            eprintln!("{}", p.line(now));
+        }
+    }
+}
+
+impl PlainProgress {
+    fn line(&self, now: Instant) -> String {
+        let elapsed = now.duration_since(self.started).as_secs_f64();
+        let rate = if elapsed > 0.0 { self.ran as f64 / elapsed } else { 0.0 };
+        let left = self.total.saturating_sub(self.done);
+        let eta = if left == 0 {
+            "0s".to_string()
+        } else if rate > 0.0 {
+            format_secs(left as f64 / rate)
+        } else {
+            "unknown".to_string()
+        };
+        let percent = if self.total > 0 { 100.0 * self.done as f64 / self.total as f64 } else { 100.0 };
+        format!(
+            "progress: {}/{} samples ({percent:.0}%), {rate:.2} samples/s, elapsed {}, ETA {eta}",
+            self.done,
+            self.total,
+            format_secs(elapsed)
+        )
+    }
+}
+
+/// `3725.0` as `1h02m05s`, `65.0` as `1m05s`, `4.2` as `4s`.
+fn format_secs(secs: f64) -> String {
+    let s = secs.round() as u64;
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s:02}s"),
+        (h, m, s) => format!("{h}h{m:02}m{s:02}s"),
+    }
 }
 
 type InFlight<'a> = Pin<Box<dyn Future<Output = SampleRecord> + 'a>>;
@@ -165,7 +245,7 @@ pub async fn run_tasks<R: Runner>(
     settings: LoopSettings,
 ) -> Result<(Vec<SampleRecord>, Outcome)> {
     let concurrency = settings.concurrency.clamp(1, runner.max_concurrency().max(1));
-    let bar = progress_bar(tasks.iter().map(|t| t.selected).sum());
+    let progress = Progress::new(tasks.iter().map(|t| t.selected).sum());
     let mut records = Vec::new();
     let mut consecutive_failures = 0;
     let mut abort: Option<String> = None;
@@ -175,7 +255,7 @@ pub async fn run_tasks<R: Runner>(
     // the streak reaches the limit.
     let mut finish = |record: SampleRecord, records: &mut Vec<SampleRecord>| -> Result<Option<String>> {
         store.append(&record)?;
-        bar.inc(1);
+        progress.inc(true);
         let mut stop = None;
         if record.status == SampleStatus::Failed {
             consecutive_failures += 1;
@@ -195,7 +275,7 @@ pub async fn run_tasks<R: Runner>(
 
     'tasks: for planned in tasks {
         let task = &planned.task;
-        bar.set_prefix(task.name().to_string());
+        progress.set_task(task.name());
         let columns: Vec<String> = task.columns();
         let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
         // Rows are read a batch at a time, so memory stays flat however large the split.
@@ -210,7 +290,7 @@ pub async fn run_tasks<R: Runner>(
                 if let Some(filter) = &settings.filter {
                     let id = built.as_ref().map_or_else(|_| format!("row-{index}"), |s| s.id.clone());
                     if !filter.keep(task.name(), index, &id) {
-                        bar.inc(1);
+                        progress.inc(false);
                         continue;
                     }
                 }
@@ -258,12 +338,27 @@ pub async fn run_tasks<R: Runner>(
     }
     match abort {
         Some(reason) => {
-            bar.abandon();
+            progress.bar.abandon();
             Ok((records, Outcome::Aborted { reason }))
         }
         None => {
-            bar.finish_and_clear();
+            progress.bar.finish_and_clear();
             Ok((records, Outcome::Completed))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_progress_line_gives_count_rate_and_eta() {
+        let started = Instant::now();
+        let p = PlainProgress { total: 40, done: 10, ran: 10, started, last: started, every: Duration::ZERO };
+        let line = p.line(started + Duration::from_secs(5));
+        assert_eq!(line, "progress: 10/40 samples (25%), 2.00 samples/s, elapsed 5s, ETA 15s");
+        assert_eq!(format_secs(3725.0), "1h02m05s");
+        assert_eq!(format_secs(65.0), "1m05s");
     }
 }

@@ -87,7 +87,7 @@ pub fn write_fixtures(root: &Path) -> Result<WrittenFixtures> {
 /// Writes the synthetic video sets (Video-MME, MLVU, MVBench, WorldSense, TempCompass) under
 /// `root/data`.
 pub fn write_video_fixtures(root: &Path) -> Result<Vec<(String, PathBuf, usize)>> {
-    crate::plan::require_video_tools()?;
+    crate::video_tools::require_video_tools()?;
     let data = root.join("data");
     let written = smolbench_datasets::fixtures::write_all_video_fixtures(&data, DATA_SEED)
         .with_context(|| format!("writing the synthetic video data sets under {}", data.display()))?;

@@ -230,7 +230,7 @@ pub const MERGE_FILE: &str = "merge.json";
 /// parts' records, as a single-process run replays them at its end.
 pub fn write_merged(out: &Path, merged: &Merged) -> Result<RunSummary> {
     let mut records = merged.records.clone();
-    let tasks = crate::cli::tasks_of_run(&merged.manifest, None, out)?;
+    let tasks = crate::rescore::tasks_of_run(&merged.manifest, None, out)?;
     for task in &tasks {
         rescore_in_run_order(task, &mut records);
     }

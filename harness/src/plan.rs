@@ -9,12 +9,62 @@ use sha2::{Digest, Sha256};
 use smolbench_core::{FileHash, SkippedTask};
 use smolbench_datasets::lock::{check_files, project_lock, DataLock, LockCheck};
 use smolbench_datasets::{find_data_files, hf_cache_dataset_dir, DatasetError, SplitTable};
-use smolbench_runners::model::{
-    image_options_for, prepare_model_dir_with, resolve_model, ImageOptions, PreparedModel, ResolvedModel,
-};
-use smolbench_tasks::Task;
+use smolbench_runners::model::{resolve_model, ImageOptions};
+use smolbench_tasks::{MetricProfile, Task, TaskRegistry};
 
 use crate::fixtures::{ensure_fixtures, fixtures_lock_path, synthetic_data_dir};
+pub use crate::local_model::LocalModel;
+use crate::video_tools::require_video_tools;
+
+/// Which tasks a run asked for and how to set them up.
+#[derive(Debug, Default)]
+pub struct TaskSelection<'a> {
+    /// `--suite`.
+    pub suite: Option<&'a str>,
+    /// `--task` values: each a comma-separated list of task, group or suite names.
+    pub tasks: &'a [String],
+    /// `--prompt-profile`; where absent, the model alias's default (the SmolVLM authors'
+    /// `vlmevalkit-smolvlm` where a task defines it), else each task's own.
+    pub prompt_profile: Option<&'a str>,
+    /// `--model`, whose alias decides the default prompt profile.
+    pub model: &'a str,
+    /// `--metric-profile`.
+    pub metric_profile: Option<MetricProfile>,
+    /// `--max-new-tokens`: every task's token budget.
+    pub max_new_tokens: Option<usize>,
+}
+
+/// The tasks of `selection`, from `registry`, in order (the suite's, then each `--task` item's),
+/// each once, with the profiles and budget asked for.
+pub fn select_tasks(registry: &TaskRegistry, selection: &TaskSelection<'_>) -> Result<Vec<Task>> {
+    let mut names: Vec<String> = match selection.suite {
+        Some(s) => registry.suite(s)?.into_iter().map(str::to_string).collect(),
+        None => Vec::new(),
+    };
+    for spec in selection.tasks {
+        for name in registry.select(spec)? {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let mut tasks = Vec::with_capacity(names.len());
+    for name in &names {
+        let mut task = registry.task(name)?;
+        let alias_default = smolbench_runners::model::default_prompt_profile(selection.model, &task.prompt_profiles());
+        if let Some(profile) = selection.prompt_profile.or(alias_default) {
+            task = task.with_prompt_profile(profile)?;
+        }
+        if let Some(profile) = selection.metric_profile {
+            task = task.with_profile(profile);
+        }
+        if let Some(budget) = selection.max_new_tokens {
+            task = task.with_max_new_tokens(budget)?;
+        }
+        tasks.push(task);
+    }
+    Ok(tasks)
+}
 
 /// Where a run's data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,15 +128,6 @@ pub struct PlanRequest<'a> {
     /// Resolve and prepare the model locally (false when endpoints answer: the model lives on
     /// the servers).
     pub local_model: bool,
-}
-
-/// A model found on this machine and its prepared copy.
-#[derive(Debug)]
-pub struct LocalModel {
-    /// The model as found.
-    pub resolved: ResolvedModel,
-    /// Its prepared copy.
-    pub prepared: PreparedModel,
 }
 
 /// A checked run.
@@ -221,7 +262,7 @@ fn check_task_lock(task: &Task, lock: &DataLock, origin: &str, data_dir: &Path, 
 pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> {
     let hub = smolbench_core::hf_hub_dir();
     let resolved = if request.local_model {
-        Some(resolve_model(request.model_name, request.model_path, &hub, request.fixtures_root)?)
+        Some(crate::local_model::resolve(request.model_name, request.model_path, request.fixtures_root)?)
     } else {
         None
     };
@@ -237,23 +278,9 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         None => DataSource::HfCache(hub.clone()),
     };
     let (lock, lock_origin) = load_lock(&data_source, request.lock_file)?;
+    let video = tasks.iter().any(|t| t.def().video.is_some());
     let model = match resolved {
-        Some(resolved) => {
-            let mut image = image_options_for(request.model_name, request.image);
-            // SmolVLM2's processor feeds video frames unsplit, one tile each; frames go to the
-            // engine as images, so a run with video tasks keeps splitting off unless asked.
-            if request.image.splitting.is_none() && tasks.iter().any(|t| t.def().video.is_some()) {
-                if image.splitting == Some(true) {
-                    tracing::info!(
-                        "image splitting off: video frames are single tiles, as SmolVLM2's processor makes them"
-                    );
-                }
-                image.splitting = Some(false);
-            }
-            let prepared =
-                prepare_model_dir_with(&resolved.dir, &smolbench_core::smolbench_home().join("prepared"), image)?;
-            Some(LocalModel { resolved, prepared })
-        }
+        Some(resolved) => Some(crate::local_model::prepare(resolved, request.model_name, request.image, video)?),
         None => None,
     };
     // Frames are sized to the model's video frame edge. A run against endpoints reads it from
@@ -315,17 +342,6 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         anyhow::bail!("no task has its data present locally: {first}{others}");
     }
     Ok(RunPlan { model, tasks: planned, skipped, data_source })
-}
-
-/// Fails with one line naming the tool and `make system-deps` unless `ffprobe` and `ffmpeg` run.
-pub fn require_video_tools() -> Result<()> {
-    use smolbench_datasets::video::{ffmpeg::tool_available, VideoError};
-    for tool in ["ffprobe", "ffmpeg"] {
-        if !tool_available(tool) {
-            return Err(VideoError::ToolMissing { tool }.into());
-        }
-    }
-    Ok(())
 }
 
 /// Where decoded video frames are cached: `$SMOLBENCH_HOME/cache/frames`.

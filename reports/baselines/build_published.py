@@ -7,7 +7,10 @@ shows beside the number:
   - checkpoint: the Hugging Face checkpoint the number belongs to (inferred for the paper's
     Table 1 columns: see published-results.md section 0.2), or the model as published,
   - setting: which evaluation produced it (paper table, blog, model card, the baseline's own
-    report, a third-party leaderboard) and the split where the metric names one.
+    report, a third-party leaderboard) and the split where the metric names one,
+  - for the SmolVLM authors' own VLMEvalKit numbers, that setting field by field (harness,
+    prompt profile, image splitting, data split) so a report can say whether a run's setting
+    matches; fields a source does not give are left out and read as "not published".
 OCRBench scores out of 1000 are divided by 10 so they read as percent like the rest.
 
 Usage: python3 reports/baselines/build_published.py /work/shared/data/published_results.csv \
@@ -70,6 +73,27 @@ def setting(source):
     return "secondary aggregator"
 
 
+def authors_vlmevalkit(source):
+    """Whether the number comes from the SmolVLM authors' VLMEvalKit evaluation (paper Table 1,
+    the Nov-2024 blog, the model cards). For SmolVLM checkpoints that means their SmolVLM/SmolVLM2
+    wrapper prompts and the processor's image splitting (on by default for every SmolVLM
+    checkpoint)."""
+    s = setting(source)
+    return "VLMEvalKit" in s
+
+
+# The data split of the VLMEvalKit data set each benchmark name stands for, where the published
+# metric does not name one (VLMEvalKit dataset names: OCRBench, AI2D_TEST, ChartQA_TEST,
+# TextVQA_VAL, DocVQA_VAL, MMMU_DEV_VAL, MathVista_MINI, MMStar, Video-MME, MLVU, MVBench).
+# ScienceQA is left out: VLMEvalKit has ScienceQA_VAL and ScienceQA_TEST and the sources do not
+# say which one was used.
+VLMEVALKIT_SPLITS = {
+    "OCRBench": "test", "AI2D": "test", "ChartQA": "test", "TextVQA": "val", "DocVQA": "val",
+    "MMMU": "val", "MathVista": "testmini", "MMStar": "val", "Video-MME": "test", "MLVU": "test",
+    "MVBench": "test",
+}
+
+
 def kind(benchmark):
     b = benchmark.lower()
     if "ram" in b:
@@ -82,8 +106,11 @@ def kind(benchmark):
 
 
 def split_of(metric):
-    m = re.search(r"\b(testmini|test-dev|test|val|validation)\b", metric, re.I)
-    return m.group(1).lower() if m else ""
+    m = re.search(r"(?:\b|_)(testmini|test-dev|test|val|validation)\b", metric, re.I)
+    if not m:
+        return ""
+    split = m.group(1).lower()
+    return "val" if split == "validation" else split
 
 
 def toml_str(s):
@@ -121,13 +148,28 @@ def main(path):
             out.append(f"task = {toml_str(TASKS.get(row['benchmark'], '') if k == 'score' else '')}")
             out.append(f"kind = {toml_str(k)}")
             out.append(f"metric = {toml_str(metric)}")
-            out.append(f"split = {toml_str(split_of(metric))}")
+            split = split_of(metric)
+            authors = k == "score" and authors_vlmevalkit(row["source"])
+            split_note = ""
+            if not split and authors and row["benchmark"] in VLMEVALKIT_SPLITS:
+                split = VLMEVALKIT_SPLITS[row["benchmark"]]
+                split_note = "not named by the source; the split of VLMEvalKit's data set for this benchmark"
+            out.append(f"split = {toml_str(split)}")
+            if split_note:
+                out.append(f"split_note = {toml_str(split_note)}")
             out.append(f"value = {score}")
             if note:
                 out.append(f"value_note = {toml_str(note)}")
             if row["gpu_ram_gb"].strip():
                 out.append(f"gpu_ram_gb = {float(row['gpu_ram_gb'])}")
             out.append(f"setting = {toml_str(setting(row['source']))}")
+            if authors:
+                # The setting, field by field, as a report compares it with a run's. Baselines the
+                # authors ran through VLMEvalKit used their own wrappers: no SmolBench profile.
+                out.append('harness = "VLMEvalKit"')
+                if row["model"].startswith("SmolVLM"):
+                    out.append('prompt_profile = "vlmevalkit-smolvlm"')
+                    out.append("image_splitting = true")
             out.append(f"tier = {toml_str(tier(row['source']))}")
             out.append(f"source = {toml_str(row['source'])}")
             out.append("")

@@ -55,8 +55,21 @@ pub struct PublishedResult {
     /// The GPU memory the source gives for this model, in GB.
     #[serde(default)]
     pub gpu_ram_gb: Option<f64>,
+    /// How the split was identified, where the source does not name it.
+    #[serde(default)]
+    pub split_note: Option<String>,
     /// Which evaluation produced the number (paper table, blog, model card, self-report...).
     pub setting: String,
+    /// The evaluation harness, where the source gives it (`VLMEvalKit`).
+    #[serde(default)]
+    pub harness: Option<String>,
+    /// The SmolBench prompt profile that reproduces the prompts the number was measured with,
+    /// where there is one (`vlmevalkit-smolvlm` for the SmolVLM authors' own numbers).
+    #[serde(default)]
+    pub prompt_profile: Option<String>,
+    /// Whether images were split into tiles, where the source says.
+    #[serde(default)]
+    pub image_splitting: Option<bool>,
     /// Source tier: `PRIMARY`, `SECONDARY`, `UNVERIFIED`, `THIRD-PARTY`, `BASELINE-SELF-REPORT`.
     pub tier: String,
     /// The source, as recorded.
@@ -74,6 +87,36 @@ impl PublishedResult {
         let split = if self.split.is_empty() { String::new() } else { format!(", {}", self.split) };
         let checkpoint = self.checkpoint.strip_prefix("HuggingFaceTB/").unwrap_or(&self.checkpoint);
         format!("{checkpoint}: {}{split}", self.setting)
+    }
+}
+
+/// Bytes per weight assumed when a baseline's memory is estimated from its parameter count:
+/// bf16/fp16 weights, as these models are published and usually served.
+pub const ESTIMATE_BYTES_PER_PARAM: f64 = 2.0;
+
+/// Where a model's memory figure on the score-against-memory chart comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemoryFigure {
+    /// Published beside the score (GB).
+    Published(f64),
+    /// Published elsewhere for the same model (GB): the smallest of its memory rows.
+    PublishedElsewhere(f64),
+    /// Estimated as parameters × [`ESTIMATE_BYTES_PER_PARAM`] (GB): weights only, a lower
+    /// bound of what inference needs.
+    Estimated(f64),
+}
+
+impl MemoryFigure {
+    /// The figure in GB.
+    pub fn gb(&self) -> f64 {
+        match self {
+            MemoryFigure::Published(v) | MemoryFigure::PublishedElsewhere(v) | MemoryFigure::Estimated(v) => *v,
+        }
+    }
+
+    /// Whether the figure is an estimate.
+    pub fn is_estimate(&self) -> bool {
+        matches!(self, MemoryFigure::Estimated(_))
     }
 }
 
@@ -113,6 +156,25 @@ impl Baselines {
         rows
     }
 
+    /// The memory figure to plot a published score at: the one published with it, else the
+    /// smallest memory row of the same model, else an estimate from its parameter count; `None`
+    /// where there is neither a figure nor a parameter count.
+    pub fn memory_figure(&self, r: &PublishedResult) -> Option<MemoryFigure> {
+        if let Some(gb) = r.gpu_ram_gb {
+            return Some(MemoryFigure::Published(gb));
+        }
+        let elsewhere = self
+            .results
+            .iter()
+            .filter(|m| m.kind == ResultKind::Memory && m.model == r.model)
+            .map(|m| m.value)
+            .fold(None, |best: Option<f64>, v| Some(best.map_or(v, |b| b.min(v))));
+        if let Some(gb) = elsewhere {
+            return Some(MemoryFigure::PublishedElsewhere(gb));
+        }
+        r.params_b.map(|p| MemoryFigure::Estimated(p * ESTIMATE_BYTES_PER_PARAM))
+    }
+
     /// Scores published for exactly this checkpoint (a Hugging Face repo id) and task.
     pub fn scores_for_checkpoint(&self, repo_id: &str, task: &str) -> Vec<&PublishedResult> {
         self.scores_for_task(task).into_iter().filter(|r| r.checkpoint.eq_ignore_ascii_case(repo_id)).collect()
@@ -145,6 +207,24 @@ mod tests {
             .find(|r| r.model == "Qwen2-VL-2B" && r.tier == "THIRD-PARTY")
             .unwrap();
         assert!((qwen.value - 81.2).abs() < 1e-9);
+        // Every SmolVLM checkpoint's own VLMEvalKit number carries its setting field by field.
+        for r in b.all().iter().filter(|r| r.kind == ResultKind::Score && r.model.starts_with("SmolVLM")) {
+            if r.setting.contains("VLMEvalKit") {
+                assert_eq!(r.harness.as_deref(), Some("VLMEvalKit"), "{r:?}");
+                assert_eq!(r.prompt_profile.as_deref(), Some("vlmevalkit-smolvlm"), "{r:?}");
+                assert_eq!(r.image_splitting, Some(true), "{r:?}");
+            }
+        }
+        let card = &b.scores_for_checkpoint("HuggingFaceTB/SmolVLM-256M-Instruct", "docvqa")[0];
+        assert_eq!((card.split.as_str(), card.split_note.as_deref()), ("val", None));
+        let ai2d = &b.scores_for_checkpoint("HuggingFaceTB/SmolVLM2-256M-Video-Instruct", "ai2d")[0];
+        assert_eq!(ai2d.split, "test", "AI2D_TEST names the split");
+        // Memory: published with the score, published elsewhere, or estimated from parameters.
+        let idefics = b.scores_for_task("mmmu").into_iter().find(|r| r.model == "Idefics-80B").unwrap();
+        assert_eq!(b.memory_figure(idefics), Some(MemoryFigure::Estimated(160.0)));
+        let paper = b.scores_for_checkpoint("HuggingFaceTB/SmolVLM2-256M-Video-Instruct", "docvqa")[0];
+        assert_eq!(b.memory_figure(paper), Some(MemoryFigure::Published(0.8)));
+        assert_eq!(b.memory_figure(card), Some(MemoryFigure::PublishedElsewhere(1.0)));
         // Unverified numbers sort last.
         let mmmu = b.scores_for_task("mmmu");
         let first_unverified = mmmu.iter().position(|r| r.is_unverified()).unwrap();

@@ -74,20 +74,42 @@ pub(crate) fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing a chart: {e:?}")
 }
 
-/// Draws with `draw` on a white canvas and returns the PNG bytes.
+/// Size of the headline chart on the first screen, beside the compact table.
+pub const HEADLINE_SIZE: (u32, u32) = (700, 500);
+
+/// Draws with `draw` on a white [`WIDTH`] × [`HEIGHT`] canvas and returns the PNG bytes.
 pub(crate) fn render(draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>) -> Result<Vec<u8>> {
+    render_sized((WIDTH, HEIGHT), draw)
+}
+
+/// Draws with `draw` on a white canvas of `size` pixels and returns the PNG bytes.
+fn render_sized(
+    (width, height): (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+) -> Result<Vec<u8>> {
     ensure_font()?;
-    let mut buffer = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+    let mut buffer = vec![255u8; (width * height * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut buffer, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         draw(&root)?;
         root.present().map_err(plot_err)?;
     }
-    let img = image::RgbImage::from_raw(WIDTH, HEIGHT, buffer).context("chart buffer has the wrong size")?;
+    let img = image::RgbImage::from_raw(width, height, buffer).context("chart buffer has the wrong size")?;
     let mut png = Vec::new();
     img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).context("encoding a chart as PNG")?;
     Ok(png)
+}
+
+/// What a point of the score-against-memory chart stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointKind {
+    /// One of our runs (its series index).
+    Run(usize),
+    /// A published SmolVLM number.
+    Family,
+    /// A published number of another model.
+    Baseline,
 }
 
 /// One point of the score-against-memory chart.
@@ -95,74 +117,163 @@ pub(crate) fn render(draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -
 pub struct MemoryPoint {
     /// Shown next to the point.
     pub label: String,
-    /// Peak memory in GB (10^9 bytes), as published or measured.
+    /// Peak memory in GB (10^9 bytes), as published, measured or estimated.
     pub memory_gb: f64,
     /// Score in percent.
     pub score_pct: f64,
-    /// `None` for a published baseline; the run's series index for our runs.
-    pub run: Option<usize>,
+    /// Whose point it is.
+    pub kind: PointKind,
+    /// Whether the memory figure is an estimate (drawn hollow).
+    pub estimated: bool,
 }
 
-/// Score (y, %) against peak memory (x, GB, log scale): published baselines in grey diamonds,
-/// our runs as coloured dots.
-pub fn score_vs_memory(title: &str, points: &[MemoryPoint]) -> Result<Vec<u8>> {
-    render(|root| {
+/// The score-against-memory chart and the labels it had no room for.
+#[derive(Debug, Clone)]
+pub struct MemoryChart {
+    /// The PNG.
+    pub png: Vec<u8>,
+    /// Labels left off because no free place was found (the page lists them).
+    pub unlabelled: Vec<String>,
+}
+
+const FAMILY_COLOUR: RGBColor = RGBColor(230, 120, 0);
+const MARKER: i32 = 6;
+
+fn point_colour(kind: PointKind) -> RGBColor {
+    match kind {
+        PointKind::Run(i) => series_colour(i),
+        PointKind::Family => FAMILY_COLOUR,
+        PointKind::Baseline => BASELINE_GREY,
+    }
+}
+
+/// Score (y, %) against peak memory (x, GB, log scale): our runs as coloured dots, the SmolVLM
+/// family as orange diamonds, other models as grey diamonds, estimated memory hollow. Labels are
+/// placed by [`crate::labels::place_labels`], our runs' first, so none overprints another.
+pub fn score_vs_memory(title: &str, x_desc: &str, points: &[MemoryPoint], size: (u32, u32)) -> Result<MemoryChart> {
+    let mut unlabelled = Vec::new();
+    let png = render_sized(size, |root| {
+        let (legend_area, plot_root) = root.split_vertically(34);
         let (min_gb, max_gb) = points
             .iter()
             .map(|p| p.memory_gb.max(1e-3))
             .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let (lo, hi) = if points.is_empty() { (0.1, 100.0) } else { (min_gb / 2.0, max_gb * 2.0) };
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 24))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
+        let mut chart = ChartBuilder::on(&plot_root)
+            .caption(title, ("sans-serif", 22))
+            .margin(14)
+            .x_label_area_size(46)
+            .y_label_area_size(60)
             .build_cartesian_2d((lo..hi).log_scale(), 0f64..100f64)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
-            .x_desc("peak memory (GB, log scale): ours measured per run, baselines as published")
+            .x_desc(x_desc)
             .y_desc("score (%)")
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 17))
-            .x_label_formatter(&|v| format!("{v:.2}"))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
+            .x_label_formatter(&|v| if *v >= 10.0 { format!("{v:.0}") } else { format!("{v:.2}") })
+            .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
-        let baselines: Vec<&MemoryPoint> = points.iter().filter(|p| p.run.is_none()).collect();
-        if !baselines.is_empty() {
-            chart
-                .draw_series(baselines.iter().map(|p| {
-                    let (x, y) = (p.memory_gb.max(1e-3), p.score_pct);
-                    EmptyElement::at((x, y))
-                        + Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], BASELINE_GREY.mix(0.8).filled())
-                        + Text::new(p.label.clone(), (9, -7), ("sans-serif", 13).into_font().color(&BASELINE_GREY))
-                }))
-                .map_err(plot_err)?
-                .label("published (GPU RAM as published)")
-                .legend(|(x, y)| {
-                    Polygon::new(vec![(x, y - 6), (x + 6, y), (x, y + 6), (x - 6, y)], BASELINE_GREY.filled())
-                });
+        // Our runs first: their labels get the best places.
+        let mut order: Vec<usize> = (0..points.len()).collect();
+        order.sort_by_key(|&i| match points[i].kind {
+            PointKind::Run(r) => (0, r),
+            PointKind::Family => (1, 0),
+            PointKind::Baseline => (2, 0),
+        });
+        let pixel: Vec<(i32, i32)> =
+            order.iter().map(|&i| chart.backend_coord(&(points[i].memory_gb.max(1e-3), points[i].score_pct))).collect();
+        let font = |kind: PointKind| ("sans-serif", if matches!(kind, PointKind::Run(_)) { 15 } else { 13 });
+        let mut sizes = Vec::with_capacity(order.len());
+        for &i in &order {
+            let (w, h) = root
+                .estimate_text_size(&points[i].label, &font(points[i].kind).into_font().color(&BLACK))
+                .map_err(plot_err)?;
+            sizes.push((w as i32 + 2, h as i32 + 2));
         }
-        let mut runs: Vec<usize> = points.iter().filter_map(|p| p.run).collect();
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        let bounds = crate::labels::Rect { x: xr.start, y: yr.start, w: xr.end - xr.start, h: yr.end - yr.start };
+        let placed = crate::labels::place_labels(&pixel, &sizes, MARKER, bounds);
+        // Markers, then leader lines, then labels.
+        for (k, &i) in order.iter().enumerate() {
+            let p = &points[i];
+            let colour = point_colour(p.kind);
+            let (x, y) = pixel[k];
+            let style = if p.estimated { colour.stroke_width(2) } else { colour.filled() };
+            match p.kind {
+                PointKind::Run(_) => root.draw(&Circle::new((x, y), MARKER, style)).map_err(plot_err)?,
+                _ => {
+                    let m = MARKER;
+                    let diamond = vec![(x, y - m), (x + m, y), (x, y + m), (x - m, y), (x, y - m)];
+                    if p.estimated {
+                        root.draw(&PathElement::new(diamond, style)).map_err(plot_err)?
+                    } else {
+                        root.draw(&Polygon::new(diamond, style)).map_err(plot_err)?
+                    }
+                }
+            }
+        }
+        for (k, &i) in order.iter().enumerate() {
+            let p = &points[i];
+            let colour = point_colour(p.kind);
+            match placed[k] {
+                Some(place) => {
+                    if place.leader {
+                        let (x, y) = pixel[k];
+                        let end = place.rect.nearest_point(x, y);
+                        root.draw(&PathElement::new(vec![(x, y), end], colour.mix(0.6).stroke_width(1)))
+                            .map_err(plot_err)?;
+                    }
+                    let style = font(p.kind).into_font().color(&colour);
+                    root.draw(&Text::new(p.label.clone(), (place.rect.x + 1, place.rect.y + 1), style))
+                        .map_err(plot_err)?;
+                }
+                None => unlabelled.push(p.label.clone()),
+            }
+        }
+        // The legend, above the plot.
+        let mut entries: Vec<(String, RGBColor, bool, bool)> = Vec::new();
+        let mut runs: Vec<usize> =
+            points.iter().filter_map(|p| if let PointKind::Run(r) = p.kind { Some(r) } else { None }).collect();
         runs.sort_unstable();
         runs.dedup();
-        for run in runs {
-            let colour = series_colour(run);
-            let mine: Vec<&MemoryPoint> = points.iter().filter(|p| p.run == Some(run)).collect();
-            let legend = mine[0].label.clone();
-            chart
-                .draw_series(mine.iter().map(|p| {
-                    EmptyElement::at((p.memory_gb.max(1e-3), p.score_pct))
-                        + Circle::new((0, 0), 7, colour.filled())
-                        + Text::new(p.label.clone(), (10, 4), ("sans-serif", 14).into_font().color(&colour))
-                }))
-                .map_err(plot_err)?
-                .label(legend)
-                .legend(move |(x, y)| Circle::new((x, y), 6, colour.filled()));
+        for r in runs {
+            entries.push((format!("run R{}", r + 1), series_colour(r), true, false));
         }
-        draw_legend(&mut chart)?;
+        if points.iter().any(|p| p.kind == PointKind::Family) {
+            entries.push(("SmolVLM".into(), FAMILY_COLOUR, false, false));
+        }
+        if points.iter().any(|p| p.kind == PointKind::Baseline) {
+            entries.push(("other models".into(), BASELINE_GREY, false, false));
+        }
+        if points.iter().any(|p| p.estimated) {
+            entries.push(("memory estimated".into(), BASELINE_GREY, false, true));
+        }
+        let mut x = 24;
+        let y = 18;
+        for (text, colour, circle, hollow) in entries {
+            let style = if hollow { colour.stroke_width(2) } else { colour.filled() };
+            if circle {
+                legend_area.draw(&Circle::new((x, y), MARKER, style)).map_err(plot_err)?;
+            } else {
+                let m = MARKER;
+                let d = vec![(x, y - m), (x + m, y), (x, y + m), (x - m, y), (x, y - m)];
+                if hollow {
+                    legend_area.draw(&PathElement::new(d, style)).map_err(plot_err)?;
+                } else {
+                    legend_area.draw(&Polygon::new(d, style)).map_err(plot_err)?;
+                }
+            }
+            let f = ("sans-serif", 14).into_font();
+            let (w, _) = legend_area.estimate_text_size(&text, &f.color(&BLACK)).map_err(plot_err)?;
+            legend_area.draw(&Text::new(text, (x + 12, y - 8), f.color(&BLACK))).map_err(plot_err)?;
+            x += 12 + w as i32 + 26;
+        }
         Ok(())
-    })
+    })?;
+    Ok(MemoryChart { png, unlabelled })
 }
 
 /// The series legend every chart draws, at its lower right.
@@ -293,13 +404,25 @@ mod tests {
 
     #[test]
     fn charts_are_pngs_with_their_series_drawn() {
+        let point = |label: &str, memory_gb: f64, score_pct: f64, kind: PointKind, estimated: bool| MemoryPoint {
+            label: label.into(),
+            memory_gb,
+            score_pct,
+            kind,
+            estimated,
+        };
         let points = vec![
-            MemoryPoint { label: "MolmoE".into(), memory_gb: 27.7, score_pct: 77.7, run: None },
-            MemoryPoint { label: "tiny".into(), memory_gb: 0.3, score_pct: 2.0, run: Some(0) },
+            point("MolmoE", 27.7, 77.7, PointKind::Baseline, false),
+            point("Idefics-80B", 160.0, 42.3, PointKind::Baseline, true),
+            point("SmolVLM-256M", 0.8, 58.3, PointKind::Family, false),
+            point("tiny", 0.3, 2.0, PointKind::Run(0), false),
         ];
-        let img = decode(&score_vs_memory("DocVQA", &points).unwrap());
+        let chart = score_vs_memory("DocVQA", "GB", &points, (WIDTH, HEIGHT)).unwrap();
+        assert!(chart.unlabelled.is_empty(), "{:?}", chart.unlabelled);
+        let img = decode(&chart.png);
         assert_eq!(img.dimensions(), (WIDTH, HEIGHT));
         assert!(coloured_pixels(&img, series_colour(0)) > 50, "our run's dot is drawn");
+        assert!(coloured_pixels(&img, FAMILY_COLOUR) > 50, "the family's diamond is drawn");
 
         let cdf = decode(&cdf_chart("e2e", "ms", &[("a".into(), vec![1.0, 2.0, 3.0])]).unwrap());
         assert!(coloured_pixels(&cdf, series_colour(0)) > 100);

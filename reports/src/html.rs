@@ -63,12 +63,38 @@ tr.fail td.score { color: #b42318; font-weight: 600; }
 tr.pass td.score { color: #067647; font-weight: 600; }
 tr.error { background: #fff1f0; }
 #only-failures:checked ~ table tbody tr.pass { display: none; }
+#answer { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+#answer .answer-chart { flex: 0 0 auto; }
+#answer .answer-table { flex: 1 1 560px; min-width: 0; }
+#answer .answer-table .note { margin-top: 0; }
+figure { margin: 0 0 12px; }
+figure.headline img.chart { margin: 0; }
+figcaption { font-size: 12px; color: #555; max-width: 700px; }
+figcaption div { margin-top: 3px; }
+figcaption .left-out { color: #8a4b00; }
+#overview td, #overview th { font-size: 12px; padding: 3px 6px; }
+#overview td.pub { min-width: 220px; }
+#overview td.score, #overview td.diff { white-space: nowrap; }
+.setting { font-size: 12px; margin-top: 2px; }
+.setting.same { color: #067647; }
+.setting.different { color: #9b1c1c; }
+ul.fields { margin: 2px 0; padding-left: 16px; font-size: 12px; }
+ul.fields li.differs { color: #9b1c1c; }
+ul.fields li.unknown { color: #8a4b00; }
+details summary { font-size: 11px; color: #1f3b57; cursor: pointer; }
+ul.about { font-size: 13px; color: #333; max-width: 1300px; padding-left: 18px; }
 label.filter { font-size: 14px; background: #eef2f6; padding: 4px 10px; border-radius: 4px; cursor: pointer; }
 "#;
 
 /// A whole page: `title`, the navigation (`root` is the relative path to the site's root, `""`
 /// or `"../"`), and `body`.
 pub fn page(title: &str, root: &str, body: &str) -> String {
+    format!("{}{body}{PAGE_END}", page_start(title, root))
+}
+
+/// The start of a page, up to and including `<main>`, for pages written piece by piece; end them
+/// with [`PAGE_END`].
+pub fn page_start(title: &str, root: &str) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -84,9 +110,12 @@ pub fn page(title: &str, root: &str, body: &str) -> String {
     ] {
         let _ = write!(out, "<a href=\"{root}{href}\">{name}</a>");
     }
-    let _ = write!(out, "</nav></header>\n<main>\n{body}\n</main>\n</body>\n</html>\n");
+    out.push_str("</nav></header>\n<main>\n");
     out
 }
+
+/// The end of a page begun with [`page_start`].
+pub const PAGE_END: &str = "\n</main>\n</body>\n</html>\n";
 
 #[cfg(test)]
 mod tests {

@@ -7,9 +7,11 @@
 //!   how small a difference a sample set can detect; the regression gate builds on it.
 //! - [`signed_rank`] tests paired per-sample timings and memory (Wilcoxon signed-rank,
 //!   Hodges-Lehmann shift and its confidence bound) for the gate.
-//! - [`baselines`] holds the published numbers of SmolVLM and larger models, with their sources.
-//! - [`site`] renders a static HTML report with PNG [`charts`] for one or more runs.
 //! - [`perf`] renders the performance page: throughput and memory against batch size.
+//! - [`baselines`] holds the published numbers of SmolVLM and larger models, with their sources
+//!   and settings; [`setting`] compares a run's setting with a published number's, field by field.
+//! - [`site`] renders a static HTML report with PNG [`charts`] for one or more runs; [`labels`]
+//!   places chart labels so that none overprints another.
 //!
 //! Reports read records only: they never call a runner or a task.
 //!
@@ -22,9 +24,11 @@
 pub mod baselines;
 pub mod charts;
 pub mod html;
+pub mod labels;
 pub mod paired;
 pub mod perf;
 pub mod rundir;
+pub mod setting;
 pub mod signed_rank;
 pub mod site;
 pub mod stats;

@@ -70,17 +70,15 @@ pub fn write_thumbnails(
     let mut sorted: Vec<usize> = indices.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    for chunk in contiguous_chunks(&sorted) {
+    for chunk in chunks_within(&sorted, &table.row_group_ranges()) {
         let (start, end) = (chunk[0], chunk[chunk.len() - 1] + 1);
         match table.read_rows_at(&columns, start..end) {
             Ok(rows) => {
-                for &i in chunk {
-                    let result = match rows.get(i - start) {
-                        Some(row) => thumbnail_of_row(row, &columns, out_dir, &format!("{prefix}-{i}.png")),
-                        None => Err(format!("row {i} is past the end of the data")),
-                    };
-                    out.insert(i, result);
-                }
+                let made = thumbnails_in_parallel(chunk, |i| match rows.get(i - start) {
+                    Some(row) => thumbnail_of_row(row, &columns, out_dir, &format!("{prefix}-{i}.png")),
+                    None => Err(format!("row {i} is past the end of the data")),
+                });
+                out.extend(made);
             }
             Err(e) => {
                 for &i in chunk {
@@ -90,6 +88,26 @@ pub fn write_thumbnails(
         }
     }
     out
+}
+
+/// Makes the thumbnails of `indices` with `make`, on as many threads as the machine has cores
+/// (at most 8): decoding a scanned page is the slow part of a report.
+fn thumbnails_in_parallel(
+    indices: &[usize],
+    make: impl Fn(usize) -> Result<String, String> + Sync,
+) -> Vec<(usize, Result<String, String>)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let per_thread = indices.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = indices
+            .chunks(per_thread)
+            .map(|part| {
+                let make = &make;
+                scope.spawn(move || part.iter().map(|&i| (i, make(i))).collect::<Vec<_>>())
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec![])).collect()
+    })
 }
 
 /// Frames in a video thumbnail strip, at most.
@@ -165,12 +183,19 @@ fn frame_strip(path: &Path, fps: f64, picks: &[usize]) -> Result<Vec<u8>> {
     Ok(png)
 }
 
-/// Splits sorted indices into runs of consecutive values of at most [`CHUNK`].
-fn contiguous_chunks(sorted: &[usize]) -> Vec<&[usize]> {
+/// Splits sorted indices into runs of consecutive values of at most [`CHUNK`] that never cross
+/// a row group boundary (`groups`, in order), so each read decodes one row group's pages and the
+/// memory a report needs is bounded by one chunk, whatever the number of samples.
+fn chunks_within<'a>(sorted: &'a [usize], groups: &[std::ops::Range<usize>]) -> Vec<&'a [usize]> {
+    let group_of = |i: usize| groups.partition_point(|g| g.end <= i);
     let mut chunks = Vec::new();
     let mut start = 0;
     for i in 1..=sorted.len() {
-        if i == sorted.len() || sorted[i] != sorted[i - 1] + 1 || i - start >= CHUNK {
+        if i == sorted.len()
+            || sorted[i] != sorted[i - 1] + 1
+            || i - start >= CHUNK
+            || group_of(sorted[i]) != group_of(sorted[i - 1])
+        {
             if start < i {
                 chunks.push(&sorted[start..i]);
             }
@@ -210,10 +235,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunks_split_on_gaps_and_size() {
+    fn chunks_split_on_gaps_size_and_row_groups() {
         let v: Vec<usize> = (0..40).chain([50, 51, 60]).collect();
-        let chunks = contiguous_chunks(&v);
+        let one_group = [0..100];
+        let chunks = chunks_within(&v, &one_group);
         assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![32, 8, 2, 1]);
-        assert!(contiguous_chunks(&[]).is_empty());
+        assert!(chunks_within(&[], &one_group).is_empty());
+        // Row groups of 10 rows: no chunk crosses a boundary.
+        let groups: Vec<std::ops::Range<usize>> = (0..10).map(|g| g * 10..g * 10 + 10).collect();
+        let chunks = chunks_within(&v, &groups);
+        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![10, 10, 10, 10, 2, 1]);
+        assert_eq!(chunks[1], &(10..20).collect::<Vec<_>>()[..]);
+    }
+
+    #[test]
+    fn thumbnails_in_parallel_keeps_every_index_once() {
+        let indices: Vec<usize> = (0..37).collect();
+        let mut made =
+            thumbnails_in_parallel(&indices, |i| if i % 5 == 0 { Err(format!("{i}")) } else { Ok(format!("{i}.png")) });
+        made.sort_by_key(|(i, _)| *i);
+        assert_eq!(made.iter().map(|(i, _)| *i).collect::<Vec<_>>(), indices);
+        assert_eq!(made[5].1, Err("5".to_string()));
+        assert_eq!(made[6].1, Ok("6.png".to_string()));
     }
 }

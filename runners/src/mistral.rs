@@ -521,6 +521,10 @@ async fn stream<R: RequestLike>(
         let next = pace
             .within(async {
                 if hang {
+                    // The test hook's hung sample: nothing more reaches the caller, but the
+                    // stream is still drained, as the engine blocks on a full response channel
+                    // (capacity 1) and would otherwise stall the other requests of its batch.
+                    while stream.next().await.is_some() {}
                     std::future::pending::<()>().await;
                 }
                 stream.next().await

@@ -1,7 +1,8 @@
 //! What a benchmark is: data columns, prompt, answer extraction and metric.
 //!
 //! Tasks are data, as in lm-evaluation-harness: each one is a `task.toml` under `tasks/defs/`,
-//! embedded in the binary. Four types carry the crate:
+//! embedded in the binary, or in a folder loaded at run time ([`TaskRegistry::with_include_paths`]);
+//! a definition may `include` another and state only its differences. Four types carry the crate:
 //!
 //! - [`TaskDef`]: a parsed, validated `task.toml`: data set, [`ColumnsDef`] (id, question,
 //!   answers and their [`AnswerFormat`], images, options, scoring-context fields, breakdown
@@ -18,8 +19,9 @@
 //!   [`MetricProfile`] that says which reference implementation (official script, lmms-eval,
 //!   VLMEvalKit) the number reproduces. Each metric is checked against the reference vectors in
 //!   `shared/data/metric-vectors/`, row by row.
-//! - The registry of built-in tasks and suites: [`builtin_task`], [`suite`]. Suite `image` is the
-//!   nine image benchmarks of the SmolVLM paper.
+//! - The registry of tasks, suites and groups: [`TaskRegistry`] ([`builtin_task`], [`suite`] for
+//!   the built-in ones). Each task names its suites (`suites = ["image"]`) and group; suite
+//!   `image` is the nine image benchmarks of the SmolVLM paper.
 //!
 //! Where a reference asks an LLM judge (MathVista's answer extraction, VLMEvalKit's option
 //! matching), [`judge`] writes the prompt and reads the reply; the harness sends it.
@@ -47,12 +49,14 @@
 mod columnsdef;
 mod error;
 mod extract;
+mod include;
 pub mod judge;
 pub mod metrics;
 mod prompt;
 mod promptdef;
 pub mod pycompat;
 mod pyliteral;
+pub use pyliteral::parse_py_str_list;
 mod registry;
 mod rowread;
 pub mod run_order;
@@ -66,7 +70,7 @@ pub use error::TaskError;
 pub use extract::{extractor, run_pipeline, Extractor, EXTRACTORS};
 pub use judge::{JudgeAsk, JudgeRule, Judged};
 pub use metrics::{metric, Aggregation, Metric, MetricProfile, METRICS};
-pub use registry::{builtin_task, builtin_task_names, suite, suite_names};
+pub use registry::{builtin_task, builtin_task_names, suite, suite_names, TaskEntry, TaskRegistry};
 pub use task::{PreparedSample, Scored, Task, VideoFiles};
 pub use taskdef::{
     AnswerFormat, BreakdownDef, ColumnsDef, DatasetDef, DerivedBreakdown, GenerationDef, PathTemplates, PromptCaseDef,

@@ -13,7 +13,7 @@ use std::iter::Peekable;
 use std::str::CharIndices;
 
 /// Parses a Python list of string literals; the error says what is wrong and where.
-pub(crate) fn parse_py_str_list(text: &str) -> Result<Vec<String>, String> {
+pub fn parse_py_str_list(text: &str) -> Result<Vec<String>, String> {
     let mut p = Parser { text, chars: text.char_indices().peekable() };
     p.skip_space();
     p.expect('[')?;

@@ -111,6 +111,25 @@ impl Task {
         Ok(self)
     }
 
+    /// The same task with a token budget of `max_new_tokens` whatever its definition and prompt
+    /// profile say (`bench run --max-new-tokens`). The definition records the budget used: its
+    /// `generation.max-new-tokens` becomes `max_new_tokens` and the prompt profiles' own budgets
+    /// are dropped.
+    pub fn with_max_new_tokens(mut self, max_new_tokens: usize) -> Result<Task, TaskError> {
+        if max_new_tokens == 0 {
+            return Err(TaskError::Config {
+                origin: format!("task `{}`", self.def.name),
+                message: "max-new-tokens must be at least 1".into(),
+            });
+        }
+        self.def.generation.max_new_tokens = max_new_tokens;
+        for profile in [&mut self.def.prompt.lmms_eval, &mut self.def.prompt.vlmevalkit_smolvlm].into_iter().flatten() {
+            profile.max_new_tokens = None;
+        }
+        self.prompt.max_new_tokens = None;
+        Ok(self)
+    }
+
     /// The same task scored with another metric profile, whatever the prompt profile says (the
     /// definition itself is unchanged, so the records still show the task's own profile).
     pub fn with_profile(mut self, profile: MetricProfile) -> Task {

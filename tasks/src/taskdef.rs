@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::columnsdef::{AnswerFormat, BreakdownDef, ColumnsDef, DerivedBreakdown};
 use crate::error::TaskError;
 use crate::extract::extractor;
+use crate::include::{resolve, Files};
 pub use crate::judge::JudgeRule;
 use crate::metrics::{metric, AggregationRule, MetricProfile};
 pub use crate::promptdef::{PromptCaseDef, PromptDef, PromptProfileDef, ReplaceDef, VideoLayout, PROMPT_PROFILES};
@@ -30,6 +31,14 @@ pub struct TaskDef {
     pub version: u32,
     /// One line for listings.
     pub description: String,
+    /// The suites this task belongs to (`bench run --suite NAME`), e.g. `["image"]`. Suites are
+    /// made of the tasks naming them: there is no other list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suites: Vec<String>,
+    /// Where the task comes in listings and suites (lower first; the built-in tasks follow the
+    /// SmolVLM paper's tables); tasks without one come after, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
     /// The benchmark this task is one part of (MVBench's 20 configs: `mvbench`): a run reports
     /// the group's score, the size-weighted mean of its tasks' scores, under this name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,21 +123,36 @@ fn is_mean(rule: &AggregationRule) -> bool {
 
 impl TaskDef {
     /// Parses and validates a definition; `origin` (a path, usually) names it in errors.
+    /// Without a file to resolve it against, an `include` key is an error ([`TaskDef::from_file`]
+    /// resolves it).
     pub fn from_toml_str(text: &str, origin: &str) -> Result<TaskDef, TaskError> {
         let config = |message: String| TaskError::Config { origin: origin.to_string(), message };
         let table: toml::Table = toml::from_str(text).map_err(|e| config(syntax_message(text, &e)))?;
+        if table.contains_key("include") {
+            return Err(config("key `include`: only a definition read from a file can include another".into()));
+        }
+        TaskDef::from_table(table, origin)
+    }
+
+    /// Turns a parsed table (its `include` already resolved) into a validated definition.
+    pub(crate) fn from_table(table: toml::Table, origin: &str) -> Result<TaskDef, TaskError> {
+        let config = |message: String| TaskError::Config { origin: origin.to_string(), message };
         let def: TaskDef =
             toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| config(schema_message(&e)))?;
         def.validate().map_err(config)?;
         Ok(def)
     }
 
-    /// Reads, parses and validates a definition file.
+    /// Reads, parses and validates a definition file, resolving its `include` (see
+    /// [`crate::include`]).
     pub fn from_file(path: impl AsRef<Path>) -> Result<TaskDef, TaskError> {
-        let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|source| TaskError::Read { path: path.to_path_buf(), source })?;
-        TaskDef::from_toml_str(&text, &path.display().to_string())
+        let path = path.as_ref().display().to_string();
+        TaskDef::from_table(resolve(Files::Disk, &path)?, &path)
+    }
+
+    /// A definition embedded from `tasks/defs/` (`path` relative to it), `include` resolved.
+    pub(crate) fn from_builtin(path: &str) -> Result<TaskDef, TaskError> {
+        TaskDef::from_table(resolve(Files::Builtin, path)?, &crate::include::origin(Files::Builtin, path))
     }
 
     /// The definition as JSON (kebab-case keys), for `run.json`'s task record.
@@ -147,12 +171,20 @@ impl TaskDef {
                 self.name
             ));
         }
+        let name_like = |s: &str| {
+            !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        };
         if let Some(group) = &self.group {
-            let ok = !group.is_empty()
-                && group.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-            if !ok || *group == self.name {
+            if !name_like(group) || *group == self.name {
                 return Err(format!(
                     "key `group`: `{group}` must be lower-case letters, digits, `-` or `_`, and not the task's own name"
+                ));
+            }
+        }
+        for suite in &self.suites {
+            if !name_like(suite) || *suite == self.name {
+                return Err(format!(
+                    "key `suites`: `{suite}` must be lower-case letters, digits, `-` or `_`, and not the task's own name"
                 ));
             }
         }
@@ -188,7 +220,7 @@ impl TaskDef {
 }
 
 /// One line for a TOML syntax error: the position and toml's message.
-fn syntax_message(text: &str, err: &toml::de::Error) -> String {
+pub(crate) fn syntax_message(text: &str, err: &toml::de::Error) -> String {
     let message = one_line(err.message());
     match err.span() {
         Some(span) => {

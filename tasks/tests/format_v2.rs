@@ -62,13 +62,10 @@ fn error(text: &str) -> String {
 #[test]
 fn every_builtin_task_parses_with_both_profiles() {
     assert_eq!(PROMPT_PROFILES, ["lmms-eval", "vlmevalkit-smolvlm"]);
-    // The video tasks define only lmms-eval's prompt (VLMEvalKit's SmolVLM2 video prompts are not
-    // reproduced yet); every image task has both.
-    let image = smolbench_tasks::suite("image").unwrap();
+    // Every task, image and video, has both (the video tasks' VLMEvalKit SmolVLM2 prompts).
     for name in builtin_task_names() {
         let task = builtin_task(name).unwrap_or_else(|e| panic!("{e}"));
-        let expected: &[&str] = if image.contains(&name) { &PROMPT_PROFILES } else { &PROMPT_PROFILES[..1] };
-        assert_eq!(task.prompt_profiles(), expected, "{name}");
+        assert_eq!(task.prompt_profiles(), PROMPT_PROFILES, "{name}");
         assert_eq!(task.prompt_profile(), "lmms-eval", "{name}");
         let json = task.def().to_json();
         let back: TaskDef = serde_json::from_value(json).expect("the config JSON reads back");

@@ -30,7 +30,8 @@ fn ai2d_both_profiles() {
     assert_eq!(lmms.request.max_new_tokens, 16);
     assert_eq!(lmms.references, strings(&["B"]), "index 1 is letter B");
     assert_eq!(lmms.context.choices, strings(&["leaf", "sun", "root", "stem"]));
-    assert_eq!(lmms.context.fields, map(&[("extractor", "ai2d")]));
+    assert_eq!(rule_fields(&lmms.context.fields), map(&[("extractor", "ai2d")]));
+    assert_eq!(lmms.context.fields["judge_question"], "Which label shows the sun?", "what a judge is shown");
     assert_eq!(lmms.request.assistant_prefix, None);
     let vlm = build("ai2d", VLM, &ai2d_row("1"), 5);
     assert_eq!(
@@ -83,7 +84,7 @@ fn scienceqa_both_profiles_with_and_without_hint() {
     );
     assert_eq!(lmms.references, strings(&["C"]));
     assert_eq!(lmms.context.choices, strings(&["hawk", "snake", "rabbit"]));
-    assert_eq!(lmms.context.fields, map(&[("extractor", "scienceqa")]));
+    assert_eq!(rule_fields(&lmms.context.fields), map(&[("extractor", "scienceqa")]));
     assert_eq!(lmms.breakdown, map(&[("subject", "natural science"), ("grade", "grade4")]));
     let no_hint = build("scienceqa", LMMS, &scienceqa_row(""), 0);
     assert_eq!(no_hint.request.prompt, format!("Which animal eats grass?\n{options}\n{LMMS_MCQ}"));
@@ -133,7 +134,7 @@ fn mmstar_both_profiles() {
     assert_eq!(lmms.request.max_new_tokens, 1024);
     assert_eq!(lmms.references, strings(&["C"]));
     assert_eq!(lmms.context.choices, strings(&["2", "3", "four, or more", "5"]));
-    assert_eq!(lmms.context.fields, map(&[("extractor", "mmstar")]));
+    assert_eq!(rule_fields(&lmms.context.fields), map(&[("extractor", "mmstar")]));
     assert_eq!(lmms.breakdown, map(&[("category", "fine-grained perception"), ("l2_category", "object counting")]));
     let vlm = build("mmstar", VLM, &mmstar_row(question, "C"), 0);
     assert_eq!(

@@ -51,7 +51,7 @@ fn mmmu_multiple_choice_both_profiles() {
     assert_eq!(lmms.request.max_new_tokens, 128);
     assert_eq!(lmms.references, strings(&["B"]));
     assert_eq!(lmms.context.choices, strings(&["Baroque", "Monet's style", "Cubism"]));
-    assert_eq!(lmms.context.fields, map(&[("question_type", "multiple-choice")]));
+    assert_eq!(rule_fields(&lmms.context.fields), map(&[("question_type", "multiple-choice")]));
     assert_eq!(lmms.breakdown, map(&[("subject", "Art_Theory"), ("subfield", "Art History")]));
 
     let vlm = build("mmmu", VLM, &mmmu_mc(), 0);
@@ -84,7 +84,7 @@ fn mmmu_open_question_both_profiles() {
     assert_eq!(image_tags(&lmms), vec!["rectangle"]);
     assert_eq!(lmms.references, strings(&["14", "14 cm"]), "a list-literal answer is its items");
     assert!(lmms.context.choices.is_empty());
-    assert_eq!(lmms.context.fields, map(&[("question_type", "open")]));
+    assert_eq!(rule_fields(&lmms.context.fields), map(&[("question_type", "open")]));
     assert_eq!(lmms.breakdown["subject"], "Math");
     let vlm = build("mmmu", VLM, &row, 0);
     assert_eq!(vlm.request.prompt, "What is the perimeter of the rectangle in <image 1> , in cm?");
@@ -191,7 +191,7 @@ fn mathvista_multiple_choice_both_profiles() {
     assert_eq!(image_tags(&lmms), vec!["figure"]);
     assert_eq!(lmms.references, strings(&["8/11"]), "the answer text, not a letter");
     assert_eq!(lmms.context.choices, strings(&["3/11", "8/11", "6/11", "3/5"]));
-    assert_eq!(lmms.context.fields, map(&[("question_type", "multi_choice"), ("answer_type", "text")]));
+    assert_eq!(rule_fields(&lmms.context.fields), map(&[("question_type", "multi_choice"), ("answer_type", "text")]));
     assert_eq!(lmms.breakdown, map(&[("category", "math-targeted-vqa"), ("task", "geometry problem solving")]));
     let vlm = build("mathvista", VLM, &row, 0);
     assert_eq!(
@@ -220,7 +220,7 @@ fn mathvista_free_form_cases() {
     );
     assert!(lmms.context.choices.is_empty());
     assert_eq!(
-        lmms.context.fields,
+        rule_fields(&lmms.context.fields),
         map(&[("question_type", "free_form"), ("answer_type", "float"), ("precision", "2.0"), ("unit", "$")])
     );
     let vlm = build("mathvista", VLM, &float2, 0);

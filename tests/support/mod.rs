@@ -50,6 +50,10 @@ impl Sandbox {
             .env_remove("SMOLBENCH_FFPROBE")
             .env_remove("SLURM_ARRAY_TASK_ID")
             .env_remove("JOB_COMPLETION_INDEX")
+            .env_remove("SMOLBENCH_INCLUDE_PATH")
+            .env_remove("SMOLBENCH_PROGRESS_SECS")
+            .env_remove("SMOLBENCH_LOG")
+            .env_remove("RUST_LOG")
             .env("RAYON_NUM_THREADS", "1")
             .current_dir(self.root.path());
         cmd

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use smolbench_reports::rundir::load_run;
 
+use crate::exit;
 use crate::gate::{compare, junit, junit_unusable, markdown, markdown_unusable, CompareOptions, GateConfig, Unusable};
 
 /// Arguments of `bench gate`.
@@ -69,7 +70,7 @@ fn unusable(args: &GateArgs, reason: Unusable) -> Result<ExitCode> {
     print!("{md}");
     write(args.markdown.as_deref(), &md)?;
     write(args.junit.as_deref(), &junit_unusable(&reason))?;
-    Ok(ExitCode::from(2))
+    Ok(exit::code(exit::UNUSABLE_INPUT))
 }
 
 /// Runs `bench gate`.
@@ -106,5 +107,5 @@ pub fn run(args: GateArgs) -> Result<ExitCode> {
     print!("{md}");
     write(args.markdown.as_deref(), &md)?;
     write(args.junit.as_deref(), &junit(&report))?;
-    Ok(if report.regressed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(exit::code(if report.regressed() { exit::REGRESSION } else { exit::OK }))
 }

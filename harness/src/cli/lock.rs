@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use smolbench_datasets::lock::{pin_files, DataLock, LockedDataset};
-use smolbench_tasks::{builtin_task, suite};
+use smolbench_tasks::TaskRegistry;
 
 use crate::plan::{default_user_lock_path, locate_task_data, DataSource, Located};
 
@@ -19,9 +19,12 @@ pub struct LockArgs {
     /// Pin every task of a suite whose data is present.
     #[arg(long, group = "what")]
     suite: Option<String>,
-    /// Pin a task; repeatable.
-    #[arg(long = "task", group = "what", value_name = "NAME")]
+    /// Pin tasks: a comma-separated list of task, group or suite names; repeatable.
+    #[arg(long = "task", group = "what", value_name = "NAME[,NAME...]")]
     tasks: Vec<String>,
+    /// Load task folders from DIR too, as `bench run --include-path`.
+    #[arg(long, value_name = "DIR", env = "SMOLBENCH_INCLUDE_PATH", value_delimiter = ':')]
+    include_path: Vec<PathBuf>,
     /// Read data sets from DIR/<org>/<name>/ instead of the Hugging Face cache.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -32,11 +35,18 @@ pub struct LockArgs {
 
 /// Hashes each task's files and writes their entries, keeping the file's other entries.
 pub fn run(args: LockArgs) -> Result<ExitCode> {
+    let registry = TaskRegistry::with_include_paths(&args.include_path)?;
     let mut names: Vec<String> = match &args.suite {
-        Some(s) => suite(s)?.into_iter().map(str::to_string).collect(),
+        Some(s) => registry.suite(s)?.into_iter().map(str::to_string).collect(),
         None => Vec::new(),
     };
-    names.extend(args.tasks.iter().filter(|t| !names.contains(t)).cloned().collect::<Vec<_>>());
+    for spec in &args.tasks {
+        for name in registry.select(spec)? {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
     let source = match &args.data_dir {
         Some(dir) => DataSource::Dir(dir.clone()),
         None => DataSource::HfCache(smolbench_core::hf_hub_dir()),
@@ -45,7 +55,7 @@ pub fn run(args: LockArgs) -> Result<ExitCode> {
     let mut lock = if out.is_file() { DataLock::load(&out)? } else { DataLock::default() };
     let mut pinned = 0;
     for name in &names {
-        let task = builtin_task(name)?;
+        let task = registry.task(name)?;
         let dataset = &task.def().dataset;
         match locate_task_data(&task, &source, &lock)? {
             Located::Found(dir, files) => {

@@ -2,10 +2,13 @@
 
 mod bench_client;
 mod bench_preprocess;
+pub mod config;
+mod diff;
 mod export;
 mod fetch;
 mod fixtures;
 mod gate;
+mod import;
 mod lock;
 mod merge;
 mod models;
@@ -20,8 +23,6 @@ mod serve_bench;
 mod tasks;
 
 use std::process::ExitCode;
-
-pub use rescore::tasks_of_run;
 
 use clap::{Parser, Subcommand};
 
@@ -44,7 +45,8 @@ With real weights and data (see `bench models` and `bench fetch`):
 #[derive(Debug, Parser)]
 #[command(name = "bench", version, about = ABOUT, long_about = LONG_ABOUT, propagate_version = true)]
 pub struct Cli {
-    /// More log output (-v: info from every crate, -vv: debug). SMOLBENCH_LOG overrides.
+    /// More log output (-v: info from every crate, -vv: debug). SMOLBENCH_LOG, else RUST_LOG,
+    /// overrides (an EnvFilter, e.g. `RUST_LOG=debug`).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// What to do.
@@ -77,6 +79,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Compare a candidate run with a baseline run; exit 1 on a regression, 2 on unusable input.
     Gate(gate::GateArgs),
+    /// Bring another harness's predictions (lmms-eval, VLMEvalKit, official MMMU/MathVista) in as a run directory.
+    Import(import::ImportArgs),
+    /// Compare two runs sample by sample: where prompts, predictions, extractions and scores differ, and why.
+    Diff(diff::DiffArgs),
     /// Write a run's per-sample and per-task tables as CSV or parquet, or lmms-eval's results layout.
     Export(export::ExportArgs),
     /// Serve a model over an OpenAI-compatible HTTP API (an endpoint for `bench run --endpoint`).
@@ -112,6 +118,8 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(args),
         Command::Report(args) => report::run(args),
         Command::Gate(args) => gate::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Export(args) => export::run(args),
         Command::Serve(args) => serve::run(args).await,
         Command::ServeBench(args) => serve_bench::run(args).await,

@@ -1,4 +1,5 @@
-//! `bench models`: the aliases, their repositories and whether each is on disk.
+//! `bench models`: the aliases, their repositories, whether each is on disk, and the evaluation
+//! setting a run of each uses by default (image handling, prompt profile).
 
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use smolbench_runners::model::{hf_cache_snapshot, MODEL_ALIASES};
 /// Prints one line per alias.
 pub fn run() -> anyhow::Result<ExitCode> {
     let hub = smolbench_core::hf_hub_dir();
-    println!("{:<11} {:<45} {:<9} {:<12} description", "alias", "repository", "local", "images");
+    println!("{:<11} {:<45} {:<9} {:<12} {:<20} description", "alias", "repository", "local", "images", "prompts");
     for m in MODEL_ALIASES {
         let (repo, local) = match m.repo_id {
             Some(repo) => (repo, if hf_cache_snapshot(&hub, repo).is_some() { "yes" } else { "no" }),
@@ -19,8 +20,17 @@ pub fn run() -> anyhow::Result<ExitCode> {
             (true, None) => "split".to_string(),
             (false, _) => "one tile".to_string(),
         };
-        println!("{:<11} {repo:<45} {local:<9} {images:<12} {}", m.alias, m.description);
+        // The default prompt profile: the authors' where a task defines it, else the task's own.
+        let prompts = match m.prompt_profile {
+            Some(profile) => format!("{profile}*"),
+            None => "lmms-eval".to_string(),
+        };
+        println!("{:<11} {repo:<45} {local:<9} {images:<12} {prompts:<20} {}", m.alias, m.description);
     }
+    println!(
+        "\n* the SmolVLM authors' evaluation setting (VLMEvalKit prompts, token budgets and scoring) for the tasks that define it, \
+         lmms-eval for the others; `bench run --prompt-profile lmms-eval` picks lmms-eval's everywhere."
+    );
     println!("\nHugging Face cache: {}", hub.display());
     Ok(ExitCode::SUCCESS)
 }

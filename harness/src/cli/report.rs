@@ -27,6 +27,20 @@ pub struct ReportArgs {
     /// Do not read images back from the data sets for the per-sample pages.
     #[arg(long)]
     no_thumbnails: bool,
+    /// Thumbnails per run and task, failures first (`all` for every sample).
+    #[arg(long, value_name = "N|all", default_value = "1000", value_parser = parse_limit)]
+    max_thumbnails: Limit,
+}
+
+/// `N` or `all`.
+#[derive(Debug, Clone, Copy)]
+struct Limit(Option<usize>);
+
+fn parse_limit(value: &str) -> Result<Limit, String> {
+    if value.eq_ignore_ascii_case("all") {
+        return Ok(Limit(None));
+    }
+    value.parse().map(|n| Limit(Some(n))).map_err(|_| format!("`{value}` is neither a number nor `all`"))
 }
 
 /// Runs `bench report`.
@@ -46,7 +60,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         }
     }
     let runs = run_dirs.iter().map(|dir| load_run(dir)).collect::<Result<Vec<_>>>()?;
-    let options = SiteOptions { title: args.title.clone(), thumbnails: !args.no_thumbnails };
+    let options = SiteOptions {
+        title: args.title.clone(),
+        thumbnails: !args.no_thumbnails,
+        max_thumbnails: args.max_thumbnails.0,
+    };
     let site = build_site(&runs, &Baselines::builtin(), &args.out, &options)?;
     for warning in &site.warnings {
         tracing::warn!("{warning}");

@@ -9,16 +9,16 @@
 //! send to an LLM judge are judged (replies the run's judge cache already holds are not asked
 //! again); the label gains `+judge` and the judged records go to `samples.<label>.jsonl`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use smolbench_core::{RunManifest, SampleRecord, SampleStatus};
 use smolbench_tasks::run_order::rescore_in_run_order;
-use smolbench_tasks::{MetricProfile, Task, TaskDef};
+use smolbench_tasks::MetricProfile;
 
 use crate::judge::{scoring_line, Judge};
+use crate::rescore::{rescore_records, tasks_of_run};
 use crate::store::{read_manifest, read_samples};
 use smolbench_core::collate::{collate, task_order};
 
@@ -38,50 +38,6 @@ pub struct RescoreArgs {
     /// The model id to send to the judge.
     #[arg(long, value_name = "ID", requires = "judge_endpoint")]
     judge_model: Option<String>,
-}
-
-/// Rescores every record of `records` with the tasks of the run (per sample, then the draws that
-/// depend on the whole run's order); returns the new records and how many scores changed.
-pub fn rescore_records(tasks: &[Task], records: &[SampleRecord]) -> Result<(Vec<SampleRecord>, usize)> {
-    let mut out = Vec::with_capacity(records.len());
-    for record in records {
-        let mut record = record.clone();
-        if let (SampleStatus::Ok, Some(prediction)) = (record.status, record.prediction.as_deref()) {
-            let task = tasks.iter().find(|t| t.name() == record.task).with_context(|| {
-                format!("sample {} names task {} that run.json does not hold", record.sample_id, record.task)
-            })?;
-            let scored = task.score(prediction, &record.references, &record.context);
-            record.score = Some(scored.score);
-            record.extracted = Some(scored.extracted);
-            record.extraction_trace = scored.trace;
-        }
-        out.push(record);
-    }
-    for task in tasks {
-        rescore_in_run_order(task, &mut out);
-    }
-    let changed = out.iter().zip(records).filter(|(new, old)| new.score != old.score).count();
-    Ok((out, changed))
-}
-
-/// The tasks of a run, rebuilt from the definitions stored in its `run.json`, scored with
-/// `profile`, else the metric profile the run recorded (it may have been chosen on the run's
-/// command line rather than by the definition). `dir` names the run in errors.
-pub fn tasks_of_run(manifest: &RunManifest, profile: Option<MetricProfile>, dir: &Path) -> Result<Vec<Task>> {
-    manifest
-        .tasks
-        .iter()
-        .map(|t| {
-            let def: TaskDef = serde_json::from_value(t.config.clone())
-                .with_context(|| format!("{}: task {} has an unreadable definition", dir.display(), t.name))?;
-            let task = Task::new(def)?;
-            let recorded = t.metric_profile.parse::<MetricProfile>().ok();
-            Ok(match profile.or(recorded) {
-                Some(p) => task.with_profile(p),
-                None => task,
-            })
-        })
-        .collect()
 }
 
 /// Runs `bench rescore`.

@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use smolbench_core::ModelRecord;
 use smolbench_runners::device::ComputeDevice;
-use smolbench_runners::model::{image_options_for, prepare_model_dir_with, resolve_model, ImageOptions};
-use smolbench_runners::{default_compute_device, engine_patch, MistralRsRunner, Runner, RunnerOptions};
+use smolbench_runners::model::ImageOptions;
+use smolbench_runners::{default_compute_device, RunnerOptions};
 
 use crate::fixtures::{default_fixtures_root, ensure_fixtures};
-use crate::plan::hash_dir_files;
+use crate::local_model;
 use crate::serve::admission::AdmissionLimits;
 use crate::serve::guard::Access;
 use crate::serve::transport::{self, Transport, TransportLimits};
@@ -128,16 +127,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     if args.model_path.is_none() && args.model.eq_ignore_ascii_case("tiny") {
         ensure_fixtures(&fixtures_root, false)?;
     }
-    let hub = smolbench_core::hf_hub_dir();
-    let resolved = resolve_model(&args.model, args.model_path.as_deref(), &hub, &fixtures_root)?;
-    let image = image_options_for(
-        &args.model,
-        ImageOptions { splitting: args.image_splitting, longest_edge: args.longest_edge },
-    );
-    let prepared = prepare_model_dir_with(&resolved.dir, &smolbench_core::smolbench_home().join("prepared"), image)?;
-    for change in &prepared.changes {
-        tracing::info!("prepare: {change}");
-    }
+    let resolved = local_model::resolve(&args.model, args.model_path.as_deref(), &fixtures_root)?;
+    let image = ImageOptions { splitting: args.image_splitting, longest_edge: args.longest_edge };
+    let model = local_model::prepare(resolved, &args.model, image, false)?;
     let batch_size = usize::from(args.batch_size);
     let max_queue = match args.max_queue {
         Some(n) => n.max(1),
@@ -159,26 +151,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {addr}; choose another --port or --host"))?;
     let local = listener.local_addr().context("reading the bound address")?;
-    tracing::info!("loading {} on {compute}", prepared.dir.display());
     let options = RunnerOptions { encoder_cache: args.encoder_cache, sample_timeout: Some(sample_timeout), batch_size };
-    let runner = MistralRsRunner::load_with(&prepared, compute, options).await?;
-    let description = runner.describe();
-    let record = ModelRecord {
-        requested: resolved.requested.clone(),
-        repo_id: resolved.repo_id.clone(),
-        source_dir: resolved.dir.display().to_string(),
-        prepared_dir: prepared.dir.display().to_string(),
-        prepare_changes: prepared.changes.clone(),
-        files: hash_dir_files(&resolved.dir)?,
-        engine: description.engine,
-        dtype: description.dtype,
-        tokens_per_image: prepared.tokens_per_image,
-        image_splitting: prepared.image_splitting,
-        longest_edge: prepared.longest_edge,
-        tile_size: prepared.tile_size,
-        encoder_cache: args.encoder_cache,
-        engine_patch: Some(engine_patch()),
-    };
+    let loaded = model.load(compute, options).await?;
     let model_id = args.served_model_name.clone().unwrap_or_else(|| args.model.clone());
     let settings = ServeSettings {
         access: Access::new(args.api_key.as_deref(), loopback),
@@ -197,10 +171,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     };
     let transport = Arc::new(Transport::default());
     let state = Arc::new(ServeState::new(
-        runner,
+        loaded.runner,
         model_id.clone(),
-        record,
-        prepared.tokens_per_image,
+        loaded.record,
+        model.prepared.tokens_per_image,
         settings,
         transport.clone(),
     ));

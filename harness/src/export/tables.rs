@@ -89,6 +89,7 @@ pub fn samples_table(run: &LoadedRun) -> Table {
     t.int("prompt_tokens", rows, |r| r.generation.as_ref().map(|g| g.prompt_tokens as i64));
     t.int("image_tokens", rows, |r| r.generation.as_ref().map(|g| g.image_tokens as i64));
     t.int("completion_tokens", rows, |r| r.generation.as_ref().map(|g| g.completion_tokens as i64));
+    t.float("preprocess_ms", rows, |r| r.generation.as_ref().and_then(|g| g.preprocess_ms));
     t.float("ttft_ms", rows, |r| r.generation.as_ref().map(|g| g.ttft_ms));
     t.float("e2e_ms", rows, |r| r.generation.as_ref().map(|g| g.e2e_ms));
     t.float("decode_tokens_per_s", rows, |r| r.generation.as_ref().and_then(|g| g.decode_tokens_per_s));

@@ -8,7 +8,8 @@
 //!   sample by sample on the same device: a one-sided Wilcoxon signed-rank test on the log
 //!   ratios and a practical threshold on the Hodges-Lehmann ratio. A slowdown must be both real
 //!   and large enough to matter; a check whose samples are too few or too noisy says
-//!   "inconclusive" (never a regression) and how many samples would decide.
+//!   "inconclusive" (never a regression) and how many samples would decide. Alpha is shared
+//!   among all these checks (Bonferroni), so identical runs fail the gate at most at alpha.
 //! - [`comparable`]: which tasks can be compared (all, or with `--shared-tasks` those both runs
 //!   hold); runs that cannot be compared are [`Unusable`], which the CLI maps to exit code 2.
 //! - [`config`] reads the gate file; [`markdown`] and [`junit`] write the verdict for CI.
@@ -139,10 +140,11 @@ pub fn compare(
     if let Err(reason) = &device {
         report.warnings.push(reason.clone());
     }
+    let family = selection.tasks.len() * performance::CHECKS_PER_TASK;
     for task in &selection.tasks {
         accuracy::checks(&mut report, base, cand, task, &cfg.accuracy);
         match &device {
-            Ok(()) => performance::checks(&mut report, base, cand, task, cfg),
+            Ok(()) => performance::checks(&mut report, base, cand, task, cfg, family),
             Err(reason) => {
                 report.checks.push(Check::skipped(task, "latency and memory", "–".into(), "–".into(), reason.clone()))
             }

@@ -13,6 +13,7 @@ pub use prepare::{
     prepare_model_dir, prepare_model_dir_with, ImageOptions, PreparedModel, FIXED_TEMPLATE, TEMPLATE_FILE,
 };
 pub use registry::{
-    image_options_for, lookup_alias, ModelAlias, LARGE_MODEL_EVAL_EDGE, MODEL_ALIASES, SMALL_MODELS_EVAL_EDGE,
+    default_prompt_profile, image_options_for, lookup_alias, ModelAlias, AUTHORS_PROMPT_PROFILE, LARGE_MODEL_EVAL_EDGE,
+    MODEL_ALIASES, SMALL_MODELS_EVAL_EDGE,
 };
 pub use resolve::{check_model_dir, hf_cache_snapshot, resolve_model, ResolvedModel, TINY_SEED};

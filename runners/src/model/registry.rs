@@ -23,7 +23,14 @@ pub struct ModelAlias {
     /// checkpoint: 512 for 256M/500M, 384 for 2.2B), for endpoint runs whose model files are not
     /// on this machine; `None` for image-only models and where the files are always local.
     pub video_frame_edge: Option<u32>,
+    /// The prompt profile the authors evaluated with (`--prompt-profile` default for the tasks
+    /// that define it; the others keep their own default, `lmms-eval`); `None` for `tiny`.
+    pub prompt_profile: Option<&'static str>,
 }
+
+/// The prompt profile of the SmolVLM authors' evaluation: VLMEvalKit's prompts as rewritten by
+/// its SmolVLM/SmolVLM2 wrappers, with their token budgets and VLMEvalKit's scoring.
+pub const AUTHORS_PROMPT_PROFILE: &str = "vlmevalkit-smolvlm";
 
 /// The longest edge SmolVLM-256M/500M were evaluated at (SmolVLM paper, Marafioti et al. 2025:
 /// images resized to 1920 px, then cut into 512 px tiles).
@@ -42,6 +49,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         image_splitting: true,
         longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
         video_frame_edge: None,
+        prompt_profile: Some(AUTHORS_PROMPT_PROFILE),
     },
     ModelAlias {
         alias: "500m",
@@ -51,6 +59,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         image_splitting: true,
         longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
         video_frame_edge: None,
+        prompt_profile: Some(AUTHORS_PROMPT_PROFILE),
     },
     ModelAlias {
         alias: "2.2b",
@@ -60,6 +69,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         image_splitting: true,
         longest_edge: Some(LARGE_MODEL_EVAL_EDGE),
         video_frame_edge: None,
+        prompt_profile: Some(AUTHORS_PROMPT_PROFILE),
     },
     ModelAlias {
         alias: "256m-video",
@@ -69,6 +79,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         image_splitting: true,
         longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
         video_frame_edge: Some(512),
+        prompt_profile: Some(AUTHORS_PROMPT_PROFILE),
     },
     ModelAlias {
         alias: "500m-video",
@@ -78,6 +89,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         image_splitting: true,
         longest_edge: Some(SMALL_MODELS_EVAL_EDGE),
         video_frame_edge: Some(512),
+        prompt_profile: Some(AUTHORS_PROMPT_PROFILE),
     },
     ModelAlias {
         alias: "2.2b-video",
@@ -87,6 +99,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         image_splitting: true,
         longest_edge: Some(LARGE_MODEL_EVAL_EDGE),
         video_frame_edge: Some(384),
+        prompt_profile: Some(AUTHORS_PROMPT_PROFILE),
     },
     ModelAlias {
         alias: "tiny",
@@ -96,6 +109,7 @@ pub const MODEL_ALIASES: &[ModelAlias] = &[
         image_splitting: false,
         longest_edge: None,
         video_frame_edge: None,
+        prompt_profile: None,
     },
 ];
 
@@ -116,6 +130,14 @@ pub fn image_options_for(model_name: &str, requested: ImageOptions) -> ImageOpti
         splitting: requested.splitting.or(alias.map(|a| a.image_splitting)),
         longest_edge: requested.longest_edge.or(alias.and_then(|a| a.longest_edge)),
     }
+}
+
+/// The prompt profile a run of `model_name` uses for a task that defines `profiles`, when no
+/// `--prompt-profile` is given: the alias's evaluation profile where the task has it, else
+/// `None` (the task's own default).
+pub fn default_prompt_profile(model_name: &str, profiles: &[&str]) -> Option<&'static str> {
+    let alias = MODEL_ALIASES.iter().find(|m| m.alias.eq_ignore_ascii_case(model_name))?;
+    alias.prompt_profile.filter(|p| profiles.contains(p))
 }
 
 #[cfg(test)]
@@ -140,6 +162,18 @@ mod tests {
             assert_eq!(alias.video_frame_edge, expected, "{}", alias.alias);
         }
         assert_eq!(lookup_alias("2.2b-video").unwrap().video_frame_edge, Some(384));
+    }
+
+    #[test]
+    fn smolvlm_aliases_default_to_the_authors_prompts_where_a_task_has_them() {
+        let both = ["lmms-eval", "vlmevalkit-smolvlm"];
+        for alias in MODEL_ALIASES.iter().filter(|a| a.repo_id.is_some()) {
+            assert_eq!(default_prompt_profile(alias.alias, &both), Some("vlmevalkit-smolvlm"), "{}", alias.alias);
+            assert_eq!(default_prompt_profile(alias.alias, &["lmms-eval"]), None, "{}", alias.alias);
+        }
+        assert_eq!(default_prompt_profile("256M", &both), Some("vlmevalkit-smolvlm"));
+        assert_eq!(default_prompt_profile("tiny", &both), None);
+        assert_eq!(default_prompt_profile("/some/dir", &both), None);
     }
 
     #[test]

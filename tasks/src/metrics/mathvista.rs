@@ -186,6 +186,10 @@ pub fn vlmevalkit_correct(
 /// `context.choices` (the choice texts); `references[0]` is the answer. `unit` only shapes the
 /// prompt and is not read. Under lmms-eval a present precision is the data set's float64, so
 /// float answers are always wrong, as in lmms-eval.
+///
+/// A field `extraction` is an extraction made elsewhere (the official pipeline's GPT judge,
+/// kept in its output file and brought in by `bench import`): it is normalised and scored in
+/// place of the rule-based extraction.
 pub fn mathvista_score(
     prediction: &str,
     references: &[String],
@@ -202,7 +206,10 @@ pub fn mathvista_score(
         MetricProfile::Official | MetricProfile::LmmsEval => {
             let lmms = profile == MetricProfile::LmmsEval;
             let precision = py_float(field("precision")).map(Precision::Float);
-            let extraction = extract_answer(prediction, question_type, answer_type, &context.choices);
+            let extraction = match context.fields.get("extraction") {
+                Some(stored) => stored.clone(),
+                None => extract_answer(prediction, question_type, answer_type, &context.choices),
+            };
             let normalised =
                 normalize_extracted_answer(&extraction, &context.choices, question_type, answer_type, precision, lmms);
             mathvista_correct(normalised.as_deref(), answer, profile)

@@ -98,3 +98,18 @@ fn vlmevalkit_prefetch() {
     assert!(vlmevalkit_correct("1.50", "1.5", "free_form", "float", &[]));
     assert!(!vlmevalkit_correct("[1, 2]", "[1, 2]", "free_form", "list", &[]));
 }
+
+#[test]
+fn a_stored_extraction_is_scored_in_place_of_the_rule_based_one() {
+    let mut context = ScoringContext::default();
+    context.choices = vec!["3".into(), "5".into()];
+    context.fields.insert("question_type".into(), "multi_choice".into());
+    context.fields.insert("answer_type".into(), "text".into());
+    let response = "Looking closely, the second bar wins.";
+    let gold = vec!["5".to_string()];
+    // Without it, our rules find no letter and the nearest choice by edit distance is "3".
+    assert_eq!(mathvista_score(response, &gold, &context, MetricProfile::Official), 0.0);
+    context.fields.insert("extraction".into(), "B".into());
+    assert_eq!(mathvista_score(response, &gold, &context, MetricProfile::Official), 1.0);
+    assert_eq!(mathvista_score(response, &gold, &context, MetricProfile::LmmsEval), 1.0);
+}

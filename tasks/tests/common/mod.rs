@@ -62,6 +62,12 @@ pub fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+/// A sample's context fields without `judge_question` (the text an optional LLM judge is shown,
+/// which the scoring rules do not read).
+pub fn rule_fields(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    fields.iter().filter(|(k, _)| k.as_str() != "judge_question").map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
 /// Strings from string slices.
 pub fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
