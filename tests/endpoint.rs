@@ -173,7 +173,7 @@ fn killing_one_of_two_servers_loses_no_sample() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // The pool spread the work: the server about to be killed has answered some of it.
-    let (status, body) = support::http_get(&format!("{}/metrics", a.url));
+    let (status, body) = support::http_get(&format!("{}/v1/metrics", a.url));
     assert_eq!(status, 200);
     let served_by_a = serde_json::from_str::<Value>(&body).unwrap()["requests"]["served"].as_u64().unwrap();
     assert!(served_by_a >= 1, "A served nothing before the kill");
@@ -206,7 +206,7 @@ fn killing_one_of_two_servers_loses_no_sample() {
     assert_eq!(manifest.device.compute, "remote");
     assert_eq!(manifest.endpoints.len(), 2);
     // The survivor served the rest.
-    let (status, body) = support::http_get(&format!("{}/metrics", b.url));
+    let (status, body) = support::http_get(&format!("{}/v1/metrics", b.url));
     assert_eq!(status, 200);
     let metrics: Value = serde_json::from_str(&body).unwrap();
     let served = metrics["requests"]["served"].as_u64().unwrap();

@@ -132,7 +132,7 @@ fn serve_answers_its_routes() {
     assert_eq!(status, 404);
     assert!(body.contains("/v1/chat/completions"), "{body}");
 
-    let (status, body) = http_get(&format!("{}/metrics", server.url));
+    let (status, body) = http_get(&format!("{}/v1/metrics", server.url));
     assert_eq!(status, 200);
     let metrics: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(metrics["compute"], "cpu");

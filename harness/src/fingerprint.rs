@@ -1,11 +1,13 @@
 //! A run's config fingerprint: the SHA-256 of the part of `run.json` that decides its results.
 //!
 //! Two run directories with the same fingerprint ran the same tasks (names, versions, full
-//! definitions with prompt and metric profiles, data files and their hashes, sample counts and
+//! definitions, prompt and metric profiles, data files and their hashes, sample counts and
 //! `--limit`), the same model files (by hash) through the same engine and dtype, with the same
-//! SmolBench version, split into the same number of shards. What may differ: the machine, the
-//! paths, the times, the run id and the command line. Parts of a sharded run must agree on it to
-//! be merged, and a resumed run must agree with the run it continues.
+//! image settings (splitting, longest edge, tile size) and encoder cache, with the same SmolBench
+//! version, split into the same number of shards. What may differ: the machine, the paths, the
+//! times, the run id and the command line. Parts of a sharded run must agree on it to be merged,
+//! and a resumed run must agree with the run it continues: [`resume_difference`] names the
+//! command-line option that differs.
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -26,6 +28,8 @@ pub fn config_of(manifest: &RunManifest, shard_count: usize) -> Value {
                 "data_files": t.data_files,
                 "available_samples": t.available_samples,
                 "selected_samples": t.selected_samples,
+                "prompt_profile": t.prompt_profile,
+                "metric_profile": t.metric_profile,
             })
         })
         .collect();
@@ -42,7 +46,49 @@ pub fn config_of(manifest: &RunManifest, shard_count: usize) -> Value {
             "engine": model.engine,
             "dtype": model.dtype,
             "tokens_per_image": model.tokens_per_image,
+            "image_splitting": model.image_splitting,
+            "longest_edge": model.longest_edge,
+            "tile_size": model.tile_size,
+            "encoder_cache": model.encoder_cache,
         },
+    })
+}
+
+/// The parts of the config each command-line option decides, in the order they are checked: the
+/// option's name and the JSON of what it set.
+fn option_parts(manifest: &RunManifest, shard_count: usize) -> Vec<(&'static str, Value)> {
+    let tasks = |f: &dyn Fn(&smolbench_core::TaskRecord) -> Value| Value::Array(manifest.tasks.iter().map(f).collect());
+    let model = &manifest.model;
+    vec![
+        ("--suite/--task", json!({"tasks": tasks(&|t| json!(t.name))})),
+        ("--prompt-profile", json!({"prompt_profile": tasks(&|t| json!(t.prompt_profile))})),
+        ("--metric-profile", json!({"metric_profile": tasks(&|t| json!(t.metric_profile))})),
+        ("--limit", json!({"limit": manifest.limit})),
+        ("--shard", json!({"shard_count": shard_count})),
+        ("--encoder-cache", json!({"encoder_cache": model.encoder_cache})),
+        ("--image-splitting", json!({"image_splitting": model.image_splitting})),
+        ("--longest-edge", json!({"longest_edge": model.longest_edge, "tile_size": model.tile_size})),
+        ("--model/--model-path", json!({"repo_id": model.repo_id, "files": model.files})),
+        ("--endpoint/--cpu", json!({"engine": model.engine, "dtype": model.dtype})),
+        (
+            "--data-dir",
+            json!({"data": tasks(&|t| json!({
+                "revision": t.data_revision, "files": t.data_files, "samples": t.available_samples
+            }))}),
+        ),
+    ]
+}
+
+/// Why `fresh` cannot continue the run recorded as `stored`: the option that differs and how,
+/// e.g. `--encoder-cache (encoder_cache (false vs true))`; `None` when their configs agree.
+pub fn resume_difference(stored: &RunManifest, fresh: &RunManifest, shard_count: usize) -> Option<String> {
+    let named = option_parts(stored, shard_count)
+        .into_iter()
+        .zip(option_parts(fresh, shard_count))
+        .find_map(|((option, a), (_, b))| first_difference(&a, &b).map(|diff| format!("{option} ({diff})")));
+    named.or_else(|| {
+        first_difference(&config_of(stored, shard_count), &config_of(fresh, shard_count))
+            .map(|diff| format!("the recorded config ({diff})"))
     })
 }
 

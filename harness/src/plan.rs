@@ -157,13 +157,19 @@ pub fn locate_task_data(task: &Task, source: &DataSource, lock: &DataLock) -> Re
     let dataset = &task.def().dataset;
     let dir = match source {
         DataSource::Synthetic(root) => synthetic_data_dir(root, &dataset.repo_id),
+        // Only DIR/<org>/<name>/: DIR itself may hold another data set, whose files would be
+        // read as this task's.
         DataSource::Dir(dir) => {
             let nested = dir.join(&dataset.repo_id);
-            if nested.is_dir() {
-                nested
-            } else {
-                dir.clone()
+            if !nested.is_dir() {
+                return Ok(Located::Missing(format!(
+                    "data set {} is not in --data-dir: no folder {}{}",
+                    dataset.repo_id,
+                    nested.display(),
+                    std::path::MAIN_SEPARATOR
+                )));
             }
+            nested
         }
         DataSource::HfCache(hub) => match hf_cache_dataset_dir(
             hub,
@@ -327,10 +333,13 @@ pub fn plan_run(request: &PlanRequest<'_>, tasks: Vec<Task>) -> Result<RunPlan> 
         require_video_tools()?;
     }
     if planned.is_empty() {
-        anyhow::bail!(
-            "no task has its data present locally: {}",
-            skipped.iter().map(|s| format!("{}: {}", s.name, s.reason)).collect::<Vec<_>>().join("; ")
-        );
+        // One line: the first task's reason, and how many others were skipped (each was logged).
+        let first = skipped.first().map(|s| format!("{}: {}", s.name, s.reason)).unwrap_or_default();
+        let others = match skipped.len() {
+            0 | 1 => String::new(),
+            n => format!(" (and {} other tasks, each named above)", n - 1),
+        };
+        anyhow::bail!("no task has its data present locally: {first}{others}");
     }
     Ok(RunPlan { model, tasks: planned, skipped, data_source })
 }

@@ -21,7 +21,7 @@ use smolbench_tasks::Task;
 
 use crate::claims::Claims;
 use crate::execute::{run_tasks, LoopSettings, Outcome, SampleFilter};
-use crate::fingerprint::{config_fingerprint, config_of, first_difference};
+use crate::fingerprint::{config_fingerprint, resume_difference};
 use crate::judge::{scoring_line, Judge};
 use crate::plan::{hash_file, RunPlan};
 use crate::shard::{PartInfo, Shard, HASH_SCHEME, PARTS_DIR};
@@ -328,9 +328,9 @@ pub fn target(settings: &RunSettings) -> Result<RunTarget> {
 /// Opens the run to continue in `dir`, refusing one whose config differs from `fresh`'s.
 fn resume_store(dir: &Path, fresh: &RunManifest, shard_count: usize) -> Result<(RunStore, RunManifest)> {
     let stored = read_manifest(dir)?;
-    if let Some(diff) = first_difference(&config_of(&stored, shard_count), &config_of(fresh, shard_count)) {
+    if let Some(diff) = resume_difference(&stored, fresh, shard_count) {
         anyhow::bail!(
-            "cannot resume {}: this command's run differs from the recorded one in {diff}; pass the original arguments or start a new --out directory",
+            "cannot resume {}: {diff} differs from the recorded run; pass the original arguments or start a new --out directory",
             dir.display()
         );
     }

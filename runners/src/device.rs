@@ -169,6 +169,14 @@ impl MemoryWatch {
     }
 }
 
+impl Drop for MemoryWatch {
+    /// A measurement abandoned without [`MemoryWatch::finish`] (a cancelled request) still stops
+    /// its sampler thread.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Anonymous memory this process holds now (`RssAnon`: heap and other private pages, without
 /// file-backed pages such as memory-mapped weights or data files), in bytes.
 pub fn current_anon_bytes() -> Option<u64> {

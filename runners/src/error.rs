@@ -84,6 +84,14 @@ pub enum RunnerError {
         /// The decoder's error.
         reason: String,
     },
+    /// The prompt (text and image tokens) leaves no room in the model's context.
+    #[error("the prompt (about {prompt_tokens} tokens) does not fit the model's context of {context} tokens")]
+    PromptTooLong {
+        /// The prompt's estimated tokens.
+        prompt_tokens: usize,
+        /// The model's context.
+        context: usize,
+    },
     /// The engine failed while answering; the sample fails, the run goes on.
     #[error("generation failed: {0}")]
     Generation(String),
@@ -121,6 +129,14 @@ pub enum RunnerError {
         /// The reload's error.
         error: String,
     },
+}
+
+impl RunnerError {
+    /// Whether the request itself is at fault (an image that does not decode, a prompt too long
+    /// for the model), so that sending it again cannot help: a server answers these with 4xx.
+    pub fn is_request_fault(&self) -> bool {
+        matches!(self, RunnerError::Image { .. } | RunnerError::PromptTooLong { .. })
+    }
 }
 
 /// Formats ", did you mean `x`?" for the candidate closest to `name`, or an empty string.

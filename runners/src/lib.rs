@@ -43,7 +43,7 @@ mod runner;
 pub use error::{did_you_mean, RunnerError};
 pub use mistral::{
     default_compute_device, engine_patch, MistralRsRunner, RunnerOptions, CPU_ATTENTION_ENV, ENGINE, ENGINE_PATCH_FILE,
-    TEST_PANIC_ENV,
+    TEST_HANG_ENV, TEST_PANIC_ENV,
 };
 pub use openai::{OpenAiConfig, OpenAiRunner};
 pub use runner::{Reply, Runner, RunnerDescription};

@@ -8,8 +8,9 @@
 //! The engine runs on its own thread; a panic there (a mistral.rs bug hit by one input) leaves a
 //! dead engine. The runner notices (a closed channel, a stream that ends mid-answer, or a panic
 //! reaching this side), fails that one request with the reason, reloads the model from its
-//! prepared directory and answers the next request with the fresh engine. Stopping a run after
-//! too many failures in a row is the sample loop's job.
+//! prepared directory and answers the next request with the fresh engine. A hung engine, one that
+//! sends no token within the per-sample deadline ([`RunnerOptions::sample_timeout`]), is treated
+//! the same way. Stopping a run after too many failures in a row is the sample loop's job.
 //!
 //! Images never meet the engine's own resizing: the runner decodes and preprocesses them with
 //! SmolBench's processor ([`crate::processor`], Pillow-exact), on a blocking worker and, when the
@@ -27,7 +28,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use either::Either;
 use futures::FutureExt;
@@ -79,6 +80,9 @@ pub struct RunnerOptions {
     /// Keep the engine's vision-encoder cache on (repeated images skip the encoder); off by
     /// default so every sample's latency includes its encoder pass.
     pub encoder_cache: bool,
+    /// The per-sample deadline: a request that gets no token from the engine for this long (a
+    /// hung engine) fails, and the engine is reloaded as after a panic. `None`: no deadline.
+    pub sample_timeout: Option<Duration>,
     /// The engine's scheduler limit (`max_num_seqs`): sequences it runs together, and requests
     /// the runner takes at once. 0 and 1 both mean one at a time.
     pub batch_size: usize,
@@ -89,6 +93,15 @@ impl RunnerOptions {
     pub fn max_batch(&self) -> usize {
         self.batch_size.max(1)
     }
+}
+
+/// Test hook: the 1-based numbers (comma-separated) of the requests on which the runner stops
+/// reading the engine's stream after its first token, as a hung engine stops sending, so the
+/// per-sample deadline ([`RunnerOptions::sample_timeout`]) fires. Only for tests.
+pub const TEST_HANG_ENV: &str = "SMOLBENCH_TEST_ENGINE_HANG_AT";
+
+fn request_numbers(var: &str) -> Vec<usize> {
+    std::env::var(var).map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect()).unwrap_or_default()
 }
 
 struct Engine {
@@ -107,6 +120,7 @@ pub struct MistralRsRunner {
     requests: AtomicUsize,
     restarts: AtomicUsize,
     panic_at: Vec<usize>,
+    hang_at: Vec<usize>,
     /// The model's context in tokens, where the engine reports one.
     max_sequence_length: Option<usize>,
     /// The processor settings as the engine reads them, and SmolBench's processor for them.
@@ -207,9 +221,7 @@ impl MistralRsRunner {
         }
         let model = build_model(prepared, compute, options).await?;
         let max_sequence_length = model.max_sequence_length().ok().flatten();
-        let panic_at = std::env::var(TEST_PANIC_ENV)
-            .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-            .unwrap_or_default();
+        let panic_at = request_numbers(TEST_PANIC_ENV);
         Ok(MistralRsRunner {
             engine: RwLock::new(Engine { model: Arc::new(model), epoch: 0 }),
             prepared: prepared.clone(),
@@ -219,6 +231,7 @@ impl MistralRsRunner {
             requests: AtomicUsize::new(0),
             restarts: AtomicUsize::new(0),
             panic_at,
+            hang_at: request_numbers(TEST_HANG_ENV),
             max_sequence_length,
             processor_settings,
             processor: Arc::new(processor),
@@ -311,6 +324,7 @@ impl MistralRsRunner {
         let image_marker_tokens: usize = layouts.iter().map(|l| l.marker_tokens()).sum();
         let number = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
         let poison = !images.is_empty() && self.panic_at.contains(&number);
+        let pace = Pace { deadline: self.options.sample_timeout, hang: self.hang_at.contains(&number) };
         // A system turn goes first; the fixed template renders it as `System: ...`.
         let builder = match &request.system {
             Some(system) => RequestBuilder::new().add_message(TextMessageRole::System, system),
@@ -337,12 +351,12 @@ impl MistralRsRunner {
         let panics_before = PANICS.load(Ordering::SeqCst);
         let streamed = if poison {
             let poisoned = RewrittenMessages::new(builder, strip_image_parts);
-            AssertUnwindSafe(stream(&model, poisoned, &mut on_chunk)).catch_unwind().await
+            AssertUnwindSafe(stream(&model, poisoned, &mut on_chunk, pace)).catch_unwind().await
         } else if crate::inline_images::places_images_inline(&request.prompt, layouts.len()) {
             // One `<image>` marker per image (SmolVLM2's video prompt): images go at the markers.
-            AssertUnwindSafe(stream(&model, inline_images(builder), &mut on_chunk)).catch_unwind().await
+            AssertUnwindSafe(stream(&model, inline_images(builder), &mut on_chunk, pace)).catch_unwind().await
         } else {
-            AssertUnwindSafe(stream(&model, builder, &mut on_chunk)).catch_unwind().await
+            AssertUnwindSafe(stream(&model, builder, &mut on_chunk, pace)).catch_unwind().await
         };
         let hits = idefics3_encoder_cache::TILE_HITS.load(Ordering::SeqCst) - hits_before;
         let result = match streamed {
@@ -419,9 +433,7 @@ impl MistralRsRunner {
         // Each `<image>` placeholder of the text becomes the image's expansion.
         let prompt = text_tokens + image_tokens + LAYOUT_MARGIN - n_images.min(text_tokens);
         if prompt >= context {
-            return Err(RunnerError::Generation(format!(
-                "the prompt (about {prompt} tokens) does not fit the model's context of {context} tokens"
-            )));
+            return Err(RunnerError::PromptTooLong { prompt_tokens: prompt, context });
         }
         Ok(request.max_new_tokens.min(context - prompt))
     }
@@ -468,20 +480,57 @@ fn count_panics() {
     });
 }
 
+/// How long the engine may go without a token, and whether the test hook makes it hang.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    deadline: Option<Duration>,
+    hang: bool,
+}
+
+impl Pace {
+    /// `work`, failed as a hung engine when it takes longer than the deadline.
+    async fn within<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, RunnerError> {
+        match self.deadline {
+            None => Ok(work.await),
+            Some(deadline) => tokio::time::timeout(deadline, work).await.map_err(|_| {
+                RunnerError::EngineDead(format!(
+                    "it hung: no token for {} s (--sample-timeout)",
+                    deadline.as_secs_f64()
+                ))
+            }),
+        }
+    }
+}
+
 /// Streams one request and measures it. Image figures are filled in by the caller.
 async fn stream<R: RequestLike>(
     model: &mistralrs::Model,
     request: R,
     on_chunk: &mut (dyn FnMut(&str) + Send),
+    pace: Pace,
 ) -> Result<Generation, RunnerError> {
     let start = Instant::now();
-    let mut stream = model.stream_chat_request(request).await.map_err(|e| classify(e.to_string()))?;
+    let mut stream = pace.within(model.stream_chat_request(request)).await?.map_err(|e| classify(e.to_string()))?;
     let mut text = String::new();
     let mut chunks = 0usize;
     let (mut first, mut last) = (None, None);
     let mut finish_reason = FinishReason::Unknown;
     let mut usage = None;
-    while let Some(response) = stream.next().await {
+    loop {
+        let hang = pace.hang && chunks > 0;
+        let next = pace
+            .within(async {
+                if hang {
+                    // The test hook's hung sample: nothing more reaches the caller, but the
+                    // stream is still drained, as the engine blocks on a full response channel
+                    // (capacity 1) and would otherwise stall the other requests of its batch.
+                    while stream.next().await.is_some() {}
+                    std::future::pending::<()>().await;
+                }
+                stream.next().await
+            })
+            .await?;
+        let Some(response) = next else { break };
         match response {
             Response::Chunk(chunk) => {
                 let now = start.elapsed();

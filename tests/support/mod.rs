@@ -32,13 +32,19 @@ impl Sandbox {
     /// separate machines).
     pub fn command_in(&self, home: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bench"));
-        cmd.args(args)
-            .env("SMOLBENCH_HOME", self.path(home))
+        cmd.args(args);
+        self.sandboxed(home, cmd)
+    }
+
+    /// Any command with the sandbox's environment (a shell that sets limits and runs `bench`).
+    pub fn sandboxed(&self, home: &str, mut cmd: Command) -> Command {
+        cmd.env("SMOLBENCH_HOME", self.path(home))
             .env("HF_HOME", self.path("hf"))
             .env_remove("HF_HUB_CACHE")
             .env_remove("HF_ENDPOINT")
             .env_remove("SMOLBENCH_TEST_SAMPLE_DELAY_MS")
             .env_remove("SMOLBENCH_TEST_ENGINE_PANIC_AT")
+            .env_remove("SMOLBENCH_TEST_ENGINE_HANG_AT")
             .env_remove("SMOLBENCH_API_KEY")
             .env_remove("SMOLBENCH_FFMPEG")
             .env_remove("SMOLBENCH_FFPROBE")
@@ -77,10 +83,22 @@ impl Sandbox {
 
     /// Starts `bench serve --model tiny --port 0` and waits (at most 180 s) for its address.
     pub fn serve_tiny(&self) -> Server {
-        let mut child = self
-            .command(&["serve", "--model", "tiny", "--port", "0"])
+        self.serve_tiny_with(&[])
+    }
+
+    /// `bench serve --model tiny --port 0 ARGS`; its stderr goes to a file ([`Server::stderr`]).
+    pub fn serve_tiny_with(&self, args: &[&str]) -> Server {
+        let cmd = self.command(&[&["serve", "--model", "tiny", "--port", "0"][..], args].concat());
+        self.start_server(cmd)
+    }
+
+    /// Starts a server command and waits (at most 180 s) for the address it prints.
+    pub fn start_server(&self, mut cmd: Command) -> Server {
+        static SERVERS: AtomicUsize = AtomicUsize::new(0);
+        let stderr_path = self.path(&format!("serve-{}.stderr", SERVERS.fetch_add(1, Ordering::SeqCst)));
+        let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&stderr_path).expect("stderr file")))
             .spawn()
             .expect("bench serve starts");
         let stdout = child.stdout.take().unwrap();
@@ -90,13 +108,15 @@ impl Sandbox {
                 let _ = tx.send(line);
             }
         });
-        let line = rx.recv_timeout(Duration::from_secs(180)).expect("bench serve prints its address");
+        let line = rx.recv_timeout(Duration::from_secs(180)).unwrap_or_else(|_| {
+            panic!("bench serve printed no address: {}", std::fs::read_to_string(&stderr_path).unwrap_or_default())
+        });
         let url = line
             .strip_prefix("listening on ")
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("unexpected first line: {line}"))
             .to_string();
-        Server { child, url }
+        Server { child, url, stderr_path }
     }
 }
 
@@ -104,9 +124,43 @@ impl Sandbox {
 pub struct Server {
     pub child: Child,
     pub url: String,
+    pub stderr_path: PathBuf,
 }
 
 impl Server {
+    /// `host:port`.
+    pub fn addr(&self) -> &str {
+        self.url.strip_prefix("http://").unwrap()
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The server's resident set size now, from /proc.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        kib * 1024
+    }
+
+    /// Waits (at most `limit`) for the server to exit; its status, or `None` if it is still up.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -151,6 +205,35 @@ pub fn http_request(method: &str, url: &str, body: &str) -> (u16, String) {
     let (head, body) = reply.split_once("\r\n\r\n").expect("a complete head");
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
     (status, body.to_string())
+}
+
+/// One raw HTTP/1.1 exchange on loopback: `head_lines` (without the request line, `Host`,
+/// `Content-Length` and `Connection`) and a body; returns (status, head, body). Bounded waits.
+pub fn raw_request(addr: &str, method: &str, path: &str, head_lines: &[&str], body: &[u8]) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for line in head_lines {
+        head.push_str(line);
+        head.push_str("\r\n");
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server may refuse before reading the body, and close.
+    let _ = stream.write_all(body);
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    let (head, body) = reply.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no complete head: {reply:?}"));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    (status, head.to_string(), body.to_string())
+}
+
+/// A chat request body for the tiny model.
+pub fn chat_body(max_tokens: usize, stream: bool) -> String {
+    format!(
+        r#"{{"model":"tiny","max_tokens":{max_tokens},"temperature":0,"stream":{stream},"messages":[{{"role":"user","content":[{{"type":"text","text":"Describe a long story about a cat."}}]}}]}}"#
+    )
 }
 
 /// How a [`Misbehaving`] server answers chat requests.

@@ -32,7 +32,8 @@ pub struct BenchClientArgs {
     chunks: usize,
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+/// The `q` quantile (0..=1) of sorted values, by nearest rank.
+pub(super) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

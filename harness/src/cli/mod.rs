@@ -19,6 +19,7 @@ mod rescore;
 mod run;
 mod sample_frames;
 mod serve;
+mod serve_bench;
 mod tasks;
 
 use std::process::ExitCode;
@@ -86,6 +87,9 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Serve a model over an OpenAI-compatible HTTP API (an endpoint for `bench run --endpoint`).
     Serve(serve::ServeArgs),
+    /// Load-test `bench serve` on loopback: RSS and latency percentiles with concurrent requests
+    /// and idle connections held open.
+    ServeBench(serve_bench::ServeBenchArgs),
     /// Sweep batch sizes (in-process) or concurrency and request rates (endpoints): throughput,
     /// latency, peak memory per device and the batches the engine ran, into perf.json.
     Perf(perf::PerfArgs),
@@ -118,6 +122,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::run(args),
         Command::Export(args) => export::run(args),
         Command::Serve(args) => serve::run(args).await,
+        Command::ServeBench(args) => serve_bench::run(args).await,
         Command::Perf(args) => perf::run(args).await,
         Command::BenchClient(args) => bench_client::run(args).await,
         Command::SampleFrames(args) => sample_frames::run(args),

@@ -112,6 +112,10 @@ pub struct RunArgs {
     /// runs, but its latency no longer includes encoding; hits are recorded per sample).
     #[arg(long, value_name = "on|off", value_parser = parse_on_off, default_value = "off", action = clap::ArgAction::Set)]
     encoder_cache: bool,
+    /// The per-sample deadline: a sample that gets no token from the engine for SECS (a hung
+    /// engine) fails with the reason, the engine is reloaded and the run goes on.
+    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
+    sample_timeout: f64,
     /// Where the tiny model and synthetic data live [default: $SMOLBENCH_HOME/fixtures].
     #[arg(long, value_name = "DIR", hide = true)]
     fixtures: Option<PathBuf>,
@@ -212,7 +216,16 @@ impl RunArgs {
             max_consecutive_failures: self.max_consecutive_failures,
             concurrency: self.concurrency,
             compute: if self.cpu { ComputeDevice::Cpu } else { default_compute_device() },
-            runner_options: RunnerOptions { encoder_cache: self.encoder_cache, batch_size: self.batch_size.into() },
+            runner_options: RunnerOptions {
+                encoder_cache: self.encoder_cache,
+                sample_timeout: Some(
+                    Duration::try_from_secs_f64(self.sample_timeout)
+                        .ok()
+                        .filter(|d| !d.is_zero())
+                        .context("--sample-timeout must be a positive number of seconds")?,
+                ),
+                batch_size: self.batch_size.into(),
+            },
             endpoints: self.endpoint_config()?,
             judge: match (&self.judge_endpoint, &self.judge_model) {
                 (Some(endpoint), Some(model)) => {

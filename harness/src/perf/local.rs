@@ -47,7 +47,7 @@ pub async fn run(sweep: &LocalSweep<'_>, requests: &[GenerationRequest]) -> Resu
         release_free_heap();
         let sampler = PeakSampler::start(sweep.compute);
         let t = Instant::now();
-        let options = RunnerOptions { encoder_cache: false, batch_size: batch };
+        let options = RunnerOptions { encoder_cache: false, batch_size: batch, ..RunnerOptions::default() };
         let runner = MistralRsRunner::load_with(sweep.prepared, sweep.compute, options).await?;
         let load_s = t.elapsed().as_secs_f64();
         dtype = runner.dtype().to_string();

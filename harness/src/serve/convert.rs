@@ -30,6 +30,21 @@ fn decode_data_url(url: &str, index: usize) -> Result<Vec<u8>, String> {
 
 /// Converts a chat request; the error is a one-line message for a 400 reply.
 pub fn to_generation_request(chat: &ChatRequest) -> Result<GenerationRequest, String> {
+    if let Some(n) = chat.n.filter(|n| *n != 1) {
+        return Err(format!("n = {n} is not supported: this server returns one choice; send n = 1 or leave it out"));
+    }
+    let stops = match &chat.stop {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::String(s)) => !s.is_empty(),
+        Some(serde_json::Value::Array(list)) => !list.is_empty(),
+        Some(_) => true,
+    };
+    if stops {
+        return Err(
+            "stop sequences are not supported by this server; leave `stop` out and cut the answer on the client side"
+                .into(),
+        );
+    }
     if let Some(t) = chat.temperature.filter(|t| *t != 0.0) {
         return Err(format!("temperature {t} is not supported: this server decodes greedily; send temperature 0"));
     }
@@ -93,6 +108,8 @@ mod tests {
             max_tokens: Some(7),
             max_completion_tokens: None,
             temperature,
+            n: None,
+            stop: None,
             stream: false,
             stream_options: None,
             continue_final_message: None,
@@ -125,6 +142,15 @@ mod tests {
         assert!(e.contains("only data: URLs"), "{e}");
         let bad = ContentPart::ImageUrl { image_url: ImageUrl { url: "data:image/png;base64,@@@".into() } };
         assert!(to_generation_request(&chat(vec![bad], None)).unwrap_err().contains("not valid base64"));
+        let mut many = chat(vec![], None);
+        many.n = Some(2);
+        assert!(to_generation_request(&many).unwrap_err().contains("n = 2"));
+        many.n = Some(1);
+        assert!(to_generation_request(&many).is_ok());
+        many.stop = Some(serde_json::json!(["\n"]));
+        assert!(to_generation_request(&many).unwrap_err().contains("stop sequences"));
+        many.stop = Some(serde_json::json!([]));
+        assert!(to_generation_request(&many).is_ok(), "an empty list asks for nothing");
     }
 
     #[test]

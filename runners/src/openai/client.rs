@@ -229,10 +229,19 @@ async fn read_stream(resp: reqwest::Response, start: Instant, idle: Duration) ->
             AttemptError::transient(format!("stream chunk {} {what} ({e})", *chunks))
         })?;
         if let Ok(err) = serde_json::from_value::<ErrorBody>(value.clone()) {
+            let message = one_line(&err.error.message, 300);
+            // The request's own fault, found after the stream began: sending it again cannot help.
+            if err.error.kind == "invalid_request_error" {
+                return Err(AttemptError {
+                    message: format!("the request was refused in the stream: {message}"),
+                    retryable: false,
+                    endpoint_fault: false,
+                    retry_after: None,
+                });
+            }
             return Err(AttemptError::transient(format!(
-                "server error in the stream after {} chunks: {}",
-                *chunks - 1,
-                one_line(&err.error.message, 300)
+                "server error in the stream after {} chunks: {message}",
+                *chunks - 1
             )));
         }
         let chunk: ChatChunk = serde_json::from_value(value).map_err(|e| {

@@ -75,9 +75,10 @@ impl Endpoint {
         format!("{}/health", self.base)
     }
 
-    /// `GET /metrics` (SmolBench's server: device and memory).
+    /// `GET /v1/metrics` (SmolBench's server: device, memory and the model record as JSON; its
+    /// `/metrics` is the Prometheus page).
     pub fn metrics_url(&self) -> String {
-        format!("{}/metrics", self.base)
+        format!("{}/v1/metrics", self.base)
     }
 }
 
@@ -197,6 +198,9 @@ impl OpenAiRunner {
         let client = reqwest::Client::builder()
             .connect_timeout(config.timeout)
             .pool_max_idle_per_host(total.max(8))
+            // Shorter than `bench serve`'s idle deadline (10 s), so a kept connection is not
+            // reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
             .build()
             .map_err(|e| RunnerError::BadEndpoint { endpoint: String::new(), problem: e.to_string() })?;
@@ -287,6 +291,8 @@ impl OpenAiRunner {
             max_tokens: Some(request.max_new_tokens),
             max_completion_tokens: None,
             temperature: Some(0.0),
+            n: None,
+            stop: None,
             stream: true,
             stream_options: Some(StreamOptions { include_usage: true }),
             continue_final_message: prefilled.then_some(true),

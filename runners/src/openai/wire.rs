@@ -27,6 +27,12 @@ pub struct ChatRequest {
     /// Sampling temperature; 0 is greedy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
+    /// Choices to generate (SmolBench's server makes one; other values are refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    /// Stop sequences: a string or a list (SmolBench's server refuses any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<serde_json::Value>,
     /// Stream the reply as server-sent events.
     #[serde(default)]
     pub stream: bool,
