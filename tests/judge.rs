@@ -15,7 +15,7 @@ fn manifest(dir: &std::path::Path) -> RunManifest {
 
 /// Chat requests the server has answered so far.
 fn served(url: &str) -> u64 {
-    let (status, body) = http_get(&format!("{url}/metrics"));
+    let (status, body) = http_get(&format!("{url}/v1/metrics"));
     assert_eq!(status, 200, "{body}");
     let metrics: Value = serde_json::from_str(&body).unwrap();
     metrics["requests"]["served"].as_u64().unwrap()
