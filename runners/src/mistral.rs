@@ -143,7 +143,7 @@ impl std::fmt::Debug for MistralRsRunner {
 /// Selects how prompt attention runs on the CPU: `kernel` (mistral.rs's own online-softmax
 /// kernel, the default: its summation order matches torch's CPU attention, and greedy texts equal
 /// transformers' in all 12 reference cases) or `matmul` (matrix products and a vectorised softmax:
-/// faster, but one reference case then differs in its last token).
+/// no faster on an idle machine, and one reference case then differs in its last token).
 pub const CPU_ATTENTION_ENV: &str = "SMOLBENCH_CPU_ATTENTION";
 
 fn cpu_attention_matmul() -> bool {
