@@ -178,7 +178,7 @@ fn ctrl_c_keeps_the_records_and_prints_the_resume_command() {
     let expected_tail = format!("--resume {}", run_dir.display());
     assert!(line.ends_with(&expected_tail) && !line.contains("--out"), "{line}");
     let kept = read_records(&run_dir).len();
-    assert!(kept >= 2 && kept < 12, "{kept}");
+    assert!((2..12).contains(&kept), "{kept}");
 
     // The printed command continues the run.
     let args: Vec<&str> = line.trim_start_matches("resume with: ").split(' ').skip(1).collect();

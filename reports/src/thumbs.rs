@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn chunks_split_on_gaps_size_and_row_groups() {
         let v: Vec<usize> = (0..40).chain([50, 51, 60]).collect();
-        let one_group = [0..100];
+        let one_group: Vec<std::ops::Range<usize>> = std::iter::once(0..100).collect();
         let chunks = chunks_within(&v, &one_group);
         assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![32, 8, 2, 1]);
         assert!(chunks_within(&[], &one_group).is_empty());

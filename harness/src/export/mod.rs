@@ -36,7 +36,8 @@ pub fn export(run: &LoadedRun, format: Format, out: &Path) -> Result<Vec<PathBuf
     std::fs::create_dir_all(out).with_context(|| format!("creating the export folder {}", out.display()))?;
     match format {
         Format::Csv | Format::Parquet => {
-            let (ext, write): (&str, fn(&tables::Table, &Path) -> Result<()>) = match format {
+            type Writer = fn(&tables::Table, &Path) -> Result<()>;
+            let (ext, write): (&str, Writer) = match format {
                 Format::Csv => ("csv", csv::write),
                 _ => ("parquet", parquet::write),
             };

@@ -37,7 +37,7 @@ pub fn read_first_sheet(path: &Path) -> Result<Vec<Vec<String>>> {
     let mut zip = zip::ZipArchive::new(file)
         .with_context(|| format!("{}: not an .xlsx file (not a zip archive)", path.display()))?;
     let shared = match entry(&mut zip, "xl/sharedStrings.xml")? {
-        Some(xml) => elements(&xml, "si").into_iter().map(|si| text_runs(si)).collect(),
+        Some(xml) => elements(&xml, "si").into_iter().map(text_runs).collect(),
         None => Vec::new(),
     };
     let mut sheets: Vec<String> = zip

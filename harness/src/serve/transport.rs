@@ -288,7 +288,7 @@ pub fn raise_open_files_limit() -> u64 {
                 limit.rlim_cur = limit.rlim_max;
             }
         }
-        limit.rlim_cur as u64
+        limit.rlim_cur
     }
 }
 

@@ -101,8 +101,7 @@ fn vlmevalkit_prefetch() {
 
 #[test]
 fn a_stored_extraction_is_scored_in_place_of_the_rule_based_one() {
-    let mut context = ScoringContext::default();
-    context.choices = vec!["3".into(), "5".into()];
+    let mut context = ScoringContext { choices: vec!["3".into(), "5".into()], ..Default::default() };
     context.fields.insert("question_type".into(), "multi_choice".into());
     context.fields.insert("answer_type".into(), "text".into());
     let response = "Looking closely, the second bar wins.";
