@@ -16,6 +16,7 @@ mod image_bench;
 mod import;
 mod judge;
 mod local_model;
+mod malloc_tuning;
 mod merge;
 mod perf;
 mod plan;
@@ -57,6 +58,7 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    malloc_tuning::keep_freed_memory();
     let argv = match cli::config::expand_run_config(std::env::args_os().collect()) {
         Ok(argv) => argv,
         Err(e) => {
