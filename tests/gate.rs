@@ -285,6 +285,149 @@ fn gate_a_neighbours_bursts_are_not_a_regression() {
     assert!(stdout.contains("| mmstar | TTFT | pass |"), "{stdout}");
 }
 
+/// Records with CPU time and the machine's load, as the in-process runner writes them: CPU
+/// time `cpu_share` of the wall-clock figures, and other processes taking `others` of the
+/// machine's CPUs during each sample.
+fn with_cpu_and_load(records: &mut [smolbench_core::SampleRecord], cpu_share: f64, others: f64) {
+    for r in records.iter_mut() {
+        let g = r.generation.as_mut().unwrap();
+        g.cpu = Some(smolbench_core::CpuTime {
+            ttft_ms: g.ttft_ms * cpu_share,
+            e2e_ms: g.e2e_ms * cpu_share,
+            decode_tokens_per_s: g.decode_tokens_per_s.map(|v| v / cpu_share),
+        });
+        let machine_cpu_ms = 2.0 * g.e2e_ms;
+        g.machine = Some(smolbench_core::MachineLoad {
+            machine_cpu_ms,
+            others_cpu_ms: others * machine_cpu_ms,
+            load_avg_1m: 1.0 + 4.0 * others,
+        });
+    }
+}
+
+/// Another build starts during the candidate: every sample takes 50% longer on the wall clock,
+/// the program's CPU time is what it was, and other processes took 60% of the machine instead
+/// of 10%. The wall-clock checks are inconclusive ("the machine's load differed"), the CPU-time
+/// checks pass, and the gate passes. The mirror image, CPU time 40% up on an idler machine
+/// (waiting threads spinning on free cores), is inconclusive too.
+#[test]
+fn gate_wall_clock_shift_on_a_busier_machine_is_inconclusive_and_cpu_time_decides() {
+    let sb = Sandbox::new();
+    let mut base = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut base, 0.9, 0.10);
+    let mut cand = binary_samples("mmstar", 60);
+    for r in cand.iter_mut() {
+        let g = r.generation.as_mut().unwrap();
+        g.e2e_ms *= 1.5;
+        g.ttft_ms *= 1.5;
+        g.decode_tokens_per_s = g.decode_tokens_per_s.map(|v| v / 1.5);
+    }
+    // The same CPU time as the baseline: 0.9 of the baseline's wall-clock figures.
+    with_cpu_and_load(&mut cand, 0.9 / 1.5, 0.60);
+    write_run(&sb.path("a"), &manifest("a", &["mmstar"]), &base);
+    write_run(&sb.path("b"), &manifest("b", &["mmstar"]), &cand);
+    let junit = sb.path("j.xml");
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("b"), &["--junit", junit.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    for check in ["e2e latency", "TTFT", "decode speed"] {
+        let line = stdout.lines().find(|l| l.starts_with(&format!("| mmstar | {check} |"))).unwrap();
+        assert!(line.contains("| inconclusive |") && line.contains("the machine's load differed"), "{line}");
+        assert!(line.contains("took 60% of the machine's CPUs during the candidate's samples against 10%"), "{line}");
+    }
+    for check in ["e2e CPU time", "TTFT CPU time", "decode speed per CPU second"] {
+        assert!(stdout.contains(&format!("| mmstar | {check} | pass |")), "{check}: {stdout}");
+    }
+    assert!(stdout.contains("mmstar: the machine's load differed between the runs"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("name=\"e2e latency\"><skipped message=\"inconclusive: ") && xml.contains("load differed"));
+
+    // Spinning on an idler machine: CPU time 40% up, wall-clock time the same.
+    let mut spun = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut spun, 0.9 * 1.4, 0.05);
+    write_run(&sb.path("c"), &manifest("c", &["mmstar"]), &spun);
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("c"), &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("| mmstar | e2e CPU time |")).unwrap();
+    assert!(line.contains("| inconclusive |") && line.contains("kept 1.26 cores busy against 0.90"), "{line}");
+}
+
+/// A wall-clock slowdown with the machine in the same state but no more CPU time: one clock
+/// alone, which is what a shared machine does to identical runs; more work shows in both. The
+/// check says so and is inconclusive (the price: a program that only waits more is not caught
+/// on CPU devices; it is on GPUs, where wall-clock time decides).
+#[test]
+fn gate_a_slowdown_in_one_clock_only_is_inconclusive() {
+    let sb = Sandbox::new();
+    let mut base = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut base, 0.9, 0.30);
+    let mut cand = binary_samples("mmstar", 60);
+    for r in cand.iter_mut() {
+        r.generation.as_mut().unwrap().e2e_ms *= 1.5;
+    }
+    with_cpu_and_load(&mut cand, 0.9 / 1.5, 0.35);
+    write_run(&sb.path("a"), &manifest("a", &["mmstar"]), &base);
+    write_run(&sb.path("b"), &manifest("b", &["mmstar"]), &cand);
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("b"), &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("| mmstar | e2e latency |")).unwrap();
+    assert!(line.contains("| inconclusive |") && line.contains("typically 1.500"), "{line}");
+    assert!(line.contains("but e2e CPU time is pass: more work is slower in both clocks"), "{line}");
+    assert!(stdout.contains("| mmstar | e2e CPU time | pass |"), "{stdout}");
+    assert!(!stdout.contains("mmstar: the machine's load differed"), "{stdout}");
+
+    // On a GPU the same wall-clock slowdown is a regression.
+    let gpu = |id: &str| {
+        let mut m = manifest(id, &["mmstar"]);
+        m.device.compute = "cuda:0".into();
+        m
+    };
+    write_run(&sb.path("ga"), &gpu("ga"), &base);
+    write_run(&sb.path("gb"), &gpu("gb"), &cand);
+    let (code, stdout, _) = gate(&sb, &sb.path("ga"), &sb.path("gb"), &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("| mmstar | e2e latency | **REGRESSION** |"), "{stdout}");
+    assert!(!stdout.contains("CPU time"), "no CPU-time checks on a GPU: {stdout}");
+}
+
+/// A planted 30% slowdown in CPU time and wall-clock time, the machine in the same state: both
+/// clocks catch it. On a machine in another state it is inconclusive (the price of never
+/// crying wolf), and says why.
+#[test]
+fn gate_a_planted_cpu_time_slowdown_fails_on_a_machine_in_the_same_state() {
+    let sb = Sandbox::new();
+    let mut base = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut base, 0.9, 0.10);
+    write_run(&sb.path("a"), &manifest("a", &["mmstar"]), &base);
+    for (name, others) in [("same-load", 0.12), ("busier", 0.70)] {
+        let mut cand = base.clone();
+        for r in cand.iter_mut() {
+            let g = r.generation.as_mut().unwrap();
+            g.e2e_ms *= 1.3;
+        }
+        with_cpu_and_load(&mut cand, 0.9, others);
+        write_run(&sb.path(name), &manifest(name, &["mmstar"]), &cand);
+        let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path(name), &[]);
+        let cpu = stdout.lines().find(|l| l.starts_with("| mmstar | e2e CPU time |")).unwrap();
+        let wall = stdout.lines().find(|l| l.starts_with("| mmstar | e2e latency |")).unwrap();
+        assert!(cpu.contains("typically 1.300") && wall.contains("typically 1.300"), "{name}: {stdout}");
+        if name == "same-load" {
+            assert_eq!(code, Some(1), "{name}: {stdout}");
+            assert!(cpu.contains("**REGRESSION**") && wall.contains("**REGRESSION**"), "{name}: {stdout}");
+        } else {
+            assert_eq!(code, Some(0), "{name}: {stdout}");
+            assert!(cpu.contains("| inconclusive |") && cpu.contains("load differed"), "{name}: {cpu}");
+        }
+    }
+    // Runs made before CPU time was recorded: its checks are skipped and wall-clock time decides.
+    let old = binary_samples("mmstar", 60);
+    write_run(&sb.path("old"), &manifest("old", &["mmstar"]), &old);
+    let (code, stdout, _) = gate(&sb, &sb.path("old"), &sb.path("a"), &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("| mmstar | e2e CPU time |")).unwrap();
+    assert!(line.contains("| skipped |") && line.contains("CPU time not recorded in both runs"), "{line}");
+    assert!(stdout.contains("| mmstar | e2e latency | pass |"), "{stdout}");
+}
+
 /// Few, noisy samples cannot decide: the check says so and how many samples would, and the
 /// gate passes (inconclusive is not a regression). Decode speed is judged in its own direction.
 #[test]

@@ -178,6 +178,8 @@ fn write_run(dir: &Path, data_dir: &Path, data_file: &Path, n: usize) -> Result<
                 image_tiles: 17,
                 encoder_cache_hits: None,
                 preprocess_ms: Some(12.0),
+                cpu: None,
+                machine: None,
             }),
             memory: Some(MemoryReading { peak_bytes: 1_100_000_000, source: MemorySource::GpuNvml }),
             ..Default::default()

@@ -13,19 +13,34 @@
 //! - **inconclusive** otherwise: the samples cannot tell; the check says how many would decide
 //!   (a normal-approximation sample size at the gate's power). Inconclusive is not a regression.
 //!
-//! A run holds many such checks (four per task), so alpha is shared among them (Bonferroni):
+//! Load that shifts between the runs (another build starts) stretches every sample's wall-clock
+//! time alike, which no pairing removes. On CPU devices each latency quantity is therefore also
+//! checked in the process's CPU time ([`smolbench_core::CpuTime`]), the work done, which other
+//! jobs taking turns on the cores stretch less. Neither clock is immune: measured on a shared
+//! 2-core machine, identical runs moved wall-clock time 1.6-1.9x when other jobs took more of
+//! the cores, and CPU time up to 1.5x when they took less (the engine's waiting threads
+//! spin-yield on idle cores). So each sample also records the machine's state
+//! ([`smolbench_core::MachineLoad`]: the share of the CPUs other processes took), and where that
+//! share differs clearly between the runs, or the program kept clearly more cores busy (the gate
+//! file's `load-shift`, `utilisation-shift`), a latency regression is inconclusive, "the machine's load
+//! differed", not a regression. With the machine in the same state a regression must show in
+//! both clocks, as more work does; one clock alone is inconclusive (measured: identical runs
+//! moved CPU time 1.3x on 20 ms samples while the machine's measured state stayed the same).
+//! On GPUs wall-clock time decides alone.
+//!
+//! A run holds many such checks (four or seven per task), so alpha is shared among them (Bonferroni):
 //! each check tests at alpha / (number of checks), and identical runs show a false regression
 //! anywhere in the gate's report at most at alpha, not at alpha per check.
 
 use std::collections::BTreeMap;
 
-use smolbench_core::{MemorySource, SampleRecord, SampleStatus};
+use smolbench_core::{MachineLoad, MemorySource, SampleRecord, SampleStatus};
 use smolbench_reports::paired::{normal_quantile, std_dev};
 use smolbench_reports::rundir::LoadedRun;
 use smolbench_reports::signed_rank::{hodges_lehmann, shift_upper_bound, signed_rank_greater};
 use smolbench_reports::stats::percentile;
 
-use super::config::{GateConfig, PairedRule};
+use super::config::{GateConfig, LatencyGate, PairedRule};
 use super::{Check, GateReport, Outcome};
 
 /// The decision on one paired comparison.
@@ -100,6 +115,7 @@ struct Measure {
     higher_is_better: bool,
 }
 
+/// Wall-clock latency and decode speed.
 const LATENCY: [Measure; 3] = [
     Measure {
         name: "e2e latency",
@@ -112,6 +128,28 @@ const LATENCY: [Measure; 3] = [
         name: "decode speed",
         unit: "tok/s",
         value: |r| r.generation.as_ref().and_then(|g| g.decode_tokens_per_s),
+        higher_is_better: true,
+    },
+];
+
+/// The same three in the process's CPU time, in the same order (checked on CPU devices).
+const CPU_TIME: [Measure; 3] = [
+    Measure {
+        name: "e2e CPU time",
+        unit: "CPU ms",
+        value: |r| r.generation.as_ref().and_then(|g| g.cpu).map(|c| c.e2e_ms),
+        higher_is_better: false,
+    },
+    Measure {
+        name: "TTFT CPU time",
+        unit: "CPU ms",
+        value: |r| r.generation.as_ref().and_then(|g| g.cpu).map(|c| c.ttft_ms),
+        higher_is_better: false,
+    },
+    Measure {
+        name: "decode speed per CPU second",
+        unit: "tok/CPU s",
+        value: |r| r.generation.as_ref().and_then(|g| g.cpu).and_then(|c| c.decode_tokens_per_s),
         higher_is_better: true,
     },
 ];
@@ -131,16 +169,115 @@ fn answered<'a>(r: &'a LoadedRun, task: &str) -> BTreeMap<&'a str, &'a SampleRec
         .collect()
 }
 
-/// Latency, decode-speed and memory checks per task.
-pub const CHECKS_PER_TASK: usize = LATENCY.len() + 1;
+/// Whether latency is also checked in CPU time: runs computed on the CPU, where the process's
+/// CPU time is the work done (on a GPU the work is the device's, and wall-clock time decides).
+pub fn checks_cpu_time(base: &LoadedRun) -> bool {
+    base.manifest.device.compute == "cpu"
+}
+
+/// Latency, decode-speed and memory checks per task (with `cpu_time`, the latency checks in
+/// CPU time too).
+pub fn checks_per_task(cpu_time: bool) -> usize {
+    LATENCY.len() + 1 + if cpu_time { CPU_TIME.len() } else { 0 }
+}
 
 /// The rule with its alpha shared among `family` checks (Bonferroni).
 fn shared(rule: PairedRule, family: usize) -> PairedRule {
     PairedRule { alpha: rule.alpha / family.max(1) as f64, ..rule }
 }
 
+/// The state of the machine during each run's samples of a task: how much of it other
+/// processes took, and how many cores this process kept busy per second of wall-clock time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MachineState {
+    /// Share (0..1) of the machine's CPUs other processes took during the baseline's samples.
+    pub baseline_others: f64,
+    /// The same during the candidate's samples.
+    pub candidate_others: f64,
+    /// The baseline's CPU time over its wall-clock time (cores kept busy), over the samples
+    /// with both; `None` without CPU times.
+    pub baseline_utilisation: Option<f64>,
+    /// The same for the candidate.
+    pub candidate_utilisation: Option<f64>,
+    /// Median one-minute load average at the end of the baseline's samples.
+    pub baseline_load_avg: f64,
+    /// The same for the candidate.
+    pub candidate_load_avg: f64,
+}
+
+impl MachineState {
+    /// Over the pairs where both runs recorded the machine's load; `None` when none did (runs
+    /// made before it was recorded).
+    fn of(pairs: &[(&SampleRecord, &SampleRecord)]) -> Option<MachineState> {
+        let loads: Vec<(MachineLoad, MachineLoad)> = pairs
+            .iter()
+            .filter_map(|(b, c)| Some((b.generation.as_ref()?.machine?, c.generation.as_ref()?.machine?)))
+            .collect();
+        let median_load = |pick: fn(&(MachineLoad, MachineLoad)) -> f64| {
+            percentile(&loads.iter().map(pick).collect::<Vec<_>>(), 50.0).unwrap_or(f64::NAN)
+        };
+        let timed: Vec<(f64, f64, f64, f64)> = pairs
+            .iter()
+            .filter_map(|(b, c)| {
+                let (gb, gc) = (b.generation.as_ref()?, c.generation.as_ref()?);
+                Some((gb.cpu?.e2e_ms, gb.e2e_ms, gc.cpu?.e2e_ms, gc.e2e_ms))
+            })
+            .collect();
+        let utilisation = |cpu: fn(&(f64, f64, f64, f64)) -> f64, wall: fn(&(f64, f64, f64, f64)) -> f64| {
+            let (c, w) = timed.iter().fold((0.0, 0.0), |(c, w), t| (c + cpu(t), w + wall(t)));
+            (w > 0.0).then(|| c / w)
+        };
+        Some(MachineState {
+            baseline_others: MachineLoad::others_share(loads.iter().map(|l| &l.0))?,
+            candidate_others: MachineLoad::others_share(loads.iter().map(|l| &l.1))?,
+            baseline_utilisation: utilisation(|t| t.0, |t| t.1),
+            candidate_utilisation: utilisation(|t| t.2, |t| t.3),
+            baseline_load_avg: median_load(|l| l.0.load_avg_1m),
+            candidate_load_avg: median_load(|l| l.1.load_avg_1m),
+        })
+    }
+
+    /// Whether the machine was in a different state for the two runs, by the gate file's
+    /// thresholds: other processes took a share of the CPUs that differs by `load-shift` or
+    /// more (either way), or the candidate kept `utilisation-shift` (relative) more cores busy
+    /// per second than the baseline. Fewer cores for this process stretch its wall-clock time;
+    /// idle cores let its waiting threads spin, which stretches its CPU time and, as spinning
+    /// threads take turns with working ones, its wall-clock time too (all seen on a shared
+    /// 2-core machine). A candidate that keeps *fewer* cores busy on an equally loaded machine
+    /// is a program that waits more: not the machine, so not excused.
+    pub fn differed(&self, gate: &LatencyGate) -> bool {
+        let others = (self.candidate_others - self.baseline_others).abs() >= gate.load_shift;
+        let spinning = match (self.baseline_utilisation, self.candidate_utilisation) {
+            (Some(b), Some(c)) if b > 0.0 => c / b >= 1.0 + gate.utilisation_shift,
+            _ => false,
+        };
+        others || spinning
+    }
+
+    /// How the two runs' machines compared, in words.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "other processes took {:.0}% of the machine's CPUs during the candidate's samples against {:.0}% during the baseline's",
+            self.candidate_others * 100.0,
+            self.baseline_others * 100.0
+        );
+        if let (Some(b), Some(c)) = (self.baseline_utilisation, self.candidate_utilisation) {
+            s.push_str(&format!(", and the program kept {c:.2} cores busy against {b:.2}"));
+        }
+        s.push_str(&format!(" (load average {:.1} against {:.1})", self.candidate_load_avg, self.baseline_load_avg));
+        s
+    }
+}
+
 /// Adds the latency, decode-speed and memory checks of `task` (runs on the same device); the
 /// gate makes `family` such checks in all, among which alpha is shared.
+///
+/// On CPU devices each latency quantity is checked in CPU time and in wall-clock time. When
+/// the machine was in a clearly different state for the two runs ([`MachineState::differed`])
+/// a latency regression is inconclusive, "the machine's load differed": timings cannot tell a
+/// slower program from a busier (or idler) machine then. Otherwise a regression must show in
+/// both clocks ([`both_clocks`]). On GPUs wall-clock time decides alone and a load difference
+/// is only reported.
 pub fn checks(
     report: &mut GateReport,
     base: &LoadedRun,
@@ -153,8 +290,38 @@ pub fn checks(
     let pairs: Vec<(&SampleRecord, &SampleRecord)> = bm.iter().filter_map(|(id, b)| Some((*b, *cm.get(id)?))).collect();
     let l = &cfg.latency;
     let rules = [l.e2e_max_slowdown, l.ttft_max_slowdown, l.decode_max_slowdown].map(|t| shared(l.rule(t), family));
-    for (measure, rule) in LATENCY.iter().zip(rules) {
-        report.checks.push(paired_check(task, measure, &pairs, &rule));
+    let cpu_time = checks_cpu_time(base);
+    let differed = MachineState::of(&pairs).filter(|s| s.differed(l));
+    if let Some(s) = differed {
+        report.warnings.push(if cpu_time {
+            format!("{task}: the machine's load differed between the runs: {}; latency regressions are inconclusive", s.describe())
+        } else {
+            format!("{task}: the machine's load differed between the runs: {}; on this device wall-clock time decides regardless", s.describe())
+        });
+    }
+    let excuse = |check: &mut Check| {
+        if let (Outcome::Fail, Some(s), true) = (check.outcome, differed, cpu_time) {
+            check.outcome = Outcome::Inconclusive;
+            check.detail.push_str(&format!(
+                "; but the machine's load differed ({}): timings cannot tell a slower program from a busier or idler machine, so inconclusive",
+                s.describe()
+            ));
+        }
+    };
+    for ((wall, cpu), rule) in LATENCY.iter().zip(&CPU_TIME).zip(rules) {
+        let mut wall_check = paired_check(task, wall, &pairs, &rule);
+        excuse(&mut wall_check);
+        if cpu_time {
+            let mut cpu_check = paired_check(task, cpu, &pairs, &rule);
+            if cpu_check.outcome == Outcome::Skip {
+                cpu_check.detail = "CPU time not recorded in both runs (the in-process runner records it alone on a request; runs before it did not)".into();
+            } else {
+                excuse(&mut cpu_check);
+                both_clocks(&mut cpu_check, &mut wall_check);
+            }
+            report.checks.push(cpu_check);
+        }
+        report.checks.push(wall_check);
     }
     let sources = |p: &(&SampleRecord, &SampleRecord)| -> Option<(MemorySource, MemorySource)> {
         Some((p.0.memory?.source, p.1.memory?.source))
@@ -169,6 +336,27 @@ pub fn checks(
         ));
     } else {
         report.checks.push(paired_check(task, &MEMORY, &pairs, &shared(cfg.memory.rule(), family)));
+    }
+}
+
+/// On CPU devices a latency regression must show in both clocks: a program that does more work
+/// is slower in CPU time and in wall-clock time alike, while one clock alone moves with what
+/// else the machine runs (other jobs stretch wall-clock time; spinning threads and caches
+/// shared with other jobs stretch CPU time). A regression in one clock only is inconclusive.
+fn both_clocks(cpu: &mut Check, wall: &mut Check) {
+    let disagree = |check: &mut Check, other: &Check| {
+        check.outcome = Outcome::Inconclusive;
+        check.detail.push_str(&format!(
+            "; but {} is {}: more work is slower in both clocks, one clock alone moves with what else the machine runs, so inconclusive",
+            other.name,
+            other.outcome.label()
+        ));
+    };
+    match (cpu.outcome, wall.outcome) {
+        (Outcome::Fail, Outcome::Fail) => {}
+        (Outcome::Fail, _) => disagree(cpu, wall),
+        (_, Outcome::Fail) => disagree(wall, cpu),
+        _ => {}
     }
 }
 
