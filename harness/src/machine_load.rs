@@ -5,7 +5,7 @@
 //! stretches when other jobs share the cores; this says by how much they did.
 
 use smolbench_core::MachineLoad;
-use smolbench_runners::cpu_clock::process_cpu_ms;
+use smolbench_runners::cpu_clock::{process_cpu_ms, reference_ms};
 
 /// The whole machine's CPU time, in milliseconds: busy (anything but idle and I/O wait; steal
 /// counts as busy: the host gave the core to someone else) and total.
@@ -45,18 +45,23 @@ fn load_avg_1m() -> Option<f64> {
 pub struct LoadWatch {
     machine: MachineTimes,
     own_cpu_ms: f64,
+    reference_ms: Option<f64>,
 }
 
 impl LoadWatch {
-    /// Reads the machine's and this process's CPU time now; `None` where they cannot be read.
+    /// Times the reference work and reads the machine's and this process's CPU time now;
+    /// `None` where they cannot be read.
     pub fn start() -> Option<LoadWatch> {
-        Some(LoadWatch { machine: machine_times()?, own_cpu_ms: process_cpu_ms()? })
+        let reference_ms = reference_ms();
+        Some(LoadWatch { machine: machine_times()?, own_cpu_ms: process_cpu_ms()?, reference_ms })
     }
 
-    /// The machine's load by others since [`LoadWatch::start`].
+    /// The machine's load by others since [`LoadWatch::start`], and the reference work's time
+    /// (timed again now, after the reading, so that it does not count as the sample's).
     pub fn finish(self) -> Option<MachineLoad> {
         let (machine, own) = (machine_times()?, process_cpu_ms()?);
-        Some(between(self, LoadWatch { machine, own_cpu_ms: own }, load_avg_1m()?))
+        let reference_ms = reference_ms();
+        Some(between(self, LoadWatch { machine, own_cpu_ms: own, reference_ms }, load_avg_1m()?))
     }
 }
 
@@ -67,6 +72,10 @@ fn between(start: LoadWatch, end: LoadWatch, load_avg_1m: f64) -> MachineLoad {
         machine_cpu_ms: end.machine.total_ms - start.machine.total_ms,
         others_cpu_ms: busy - own,
         load_avg_1m,
+        reference_cpu_ms: match (start.reference_ms, end.reference_ms) {
+            (Some(a), Some(b)) => Some((a + b) / 2.0),
+            _ => None,
+        },
     }
 }
 
@@ -85,10 +94,22 @@ mod tests {
 
     #[test]
     fn others_are_the_busy_time_this_process_did_not_use() {
-        let at = |busy_ms, total_ms, own_cpu_ms| LoadWatch { machine: MachineTimes { busy_ms, total_ms }, own_cpu_ms };
+        let at = |busy_ms, total_ms, own_cpu_ms, reference_ms| LoadWatch {
+            machine: MachineTimes { busy_ms, total_ms },
+            own_cpu_ms,
+            reference_ms: Some(reference_ms),
+        };
         // Two cores for 1 s: 1.5 s busy, of which this process used 0.4 s.
-        let load = between(at(1000.0, 5000.0, 100.0), at(2500.0, 7000.0, 500.0), 2.5);
-        assert_eq!(load, MachineLoad { machine_cpu_ms: 2000.0, others_cpu_ms: 1100.0, load_avg_1m: 2.5 });
+        let load = between(at(1000.0, 5000.0, 100.0, 1.0), at(2500.0, 7000.0, 500.0, 1.5), 2.5);
+        assert_eq!(
+            load,
+            MachineLoad {
+                machine_cpu_ms: 2000.0,
+                others_cpu_ms: 1100.0,
+                load_avg_1m: 2.5,
+                reference_cpu_ms: Some(1.25)
+            }
+        );
         assert_eq!(MachineLoad::others_share([&load, &load]), Some(0.55));
     }
 
@@ -101,5 +122,6 @@ mod tests {
         // Ticks of 10 ms: the machine's total time is the sleep times the cores, give or take.
         assert!(load.machine_cpu_ms > 20.0 && load.machine_cpu_ms < 400.0 * cores, "{load:?}");
         assert!(load.others_cpu_ms <= load.machine_cpu_ms + 20.0 && load.load_avg_1m >= 0.0, "{load:?}");
+        assert!(load.reference_cpu_ms.is_some_and(|r| r > 0.0), "{load:?}");
     }
 }

@@ -135,6 +135,12 @@ pub struct MachineLoad {
     /// The one-minute load average when the sample ended (`/proc/loadavg`; this process's
     /// running threads included).
     pub load_avg_1m: f64,
+    /// CPU milliseconds a fixed reference work took, measured as the sample started and as it
+    /// ended (the mean): how fast the cores ran, which CPU time alone does not show (a core
+    /// shared with a busy sibling or host runs the same work slower). `None` in runs made
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_cpu_ms: Option<f64>,
 }
 
 impl MachineLoad {

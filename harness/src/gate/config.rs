@@ -61,9 +61,10 @@ pub struct LatencyGate {
     /// put down to the machine (inconclusive) rather than the program.
     #[serde(default = "default_load_shift")]
     pub load_shift: f64,
-    /// On CPU devices: by how much more (relative) the candidate may keep cores busy per second
-    /// than the baseline before a latency regression is put down to the machine (its waiting
-    /// threads spinning on idle cores).
+    /// On CPU devices: by how much (relative) the cores the program keeps busy per second may
+    /// differ between a sample's two runs for the pair to be compared (latency is compared on
+    /// like-for-like samples); and by how much more the candidate may keep busy over a task
+    /// before a latency regression is put down to the machine (threads spinning on idle cores).
     #[serde(default = "default_utilisation_shift")]
     pub utilisation_shift: f64,
 }

@@ -23,10 +23,11 @@
 //! ([`smolbench_core::MachineLoad`]: the share of the CPUs other processes took), and where that
 //! share differs clearly between the runs, or the program kept clearly more cores busy (the gate
 //! file's `load-shift`, `utilisation-shift`), a latency regression is inconclusive, "the machine's load
-//! differed", not a regression. With the machine in the same state a regression must show in
-//! both clocks, as more work does; one clock alone is inconclusive (measured: identical runs
-//! moved CPU time 1.3x on 20 ms samples while the machine's measured state stayed the same).
-//! On GPUs wall-clock time decides alone.
+//! differed", not a regression. Load also changes within a run, so latency is compared on the
+//! samples where the program kept about as many cores busy per second in both runs (within
+//! `utilisation-shift`; the others are left out and counted). And a regression must show in
+//! both clocks, as more work does; one clock alone is inconclusive. On GPUs wall-clock time
+//! decides alone.
 //!
 //! A run holds many such checks (four or seven per task), so alpha is shared among them (Bonferroni):
 //! each check tests at alpha / (number of checks), and identical runs show a false regression
@@ -113,6 +114,10 @@ struct Measure {
     value: fn(&SampleRecord) -> Option<f64>,
     /// Larger values are better (decode speed): the worsening ratio is baseline/candidate.
     higher_is_better: bool,
+    /// CPU time: each sample's ratio is divided by the ratio of the reference work's CPU time
+    /// ([`smolbench_core::MachineLoad::reference_cpu_ms`]) where both runs timed it, so that
+    /// cores running slower for the candidate (a busy host) do not read as more work.
+    per_core_speed: bool,
 }
 
 /// Wall-clock latency and decode speed.
@@ -122,13 +127,21 @@ const LATENCY: [Measure; 3] = [
         unit: "ms",
         value: |r| r.generation.as_ref().map(|g| g.e2e_ms),
         higher_is_better: false,
+        per_core_speed: false,
     },
-    Measure { name: "TTFT", unit: "ms", value: |r| r.generation.as_ref().map(|g| g.ttft_ms), higher_is_better: false },
+    Measure {
+        name: "TTFT",
+        unit: "ms",
+        value: |r| r.generation.as_ref().map(|g| g.ttft_ms),
+        higher_is_better: false,
+        per_core_speed: false,
+    },
     Measure {
         name: "decode speed",
         unit: "tok/s",
         value: |r| r.generation.as_ref().and_then(|g| g.decode_tokens_per_s),
         higher_is_better: true,
+        per_core_speed: false,
     },
 ];
 
@@ -139,18 +152,21 @@ const CPU_TIME: [Measure; 3] = [
         unit: "CPU ms",
         value: |r| r.generation.as_ref().and_then(|g| g.cpu).map(|c| c.e2e_ms),
         higher_is_better: false,
+        per_core_speed: true,
     },
     Measure {
         name: "TTFT CPU time",
         unit: "CPU ms",
         value: |r| r.generation.as_ref().and_then(|g| g.cpu).map(|c| c.ttft_ms),
         higher_is_better: false,
+        per_core_speed: true,
     },
     Measure {
         name: "decode speed per CPU second",
         unit: "tok/CPU s",
         value: |r| r.generation.as_ref().and_then(|g| g.cpu).and_then(|c| c.decode_tokens_per_s),
         higher_is_better: true,
+        per_core_speed: true,
     },
 ];
 
@@ -159,6 +175,7 @@ const MEMORY: Measure = Measure {
     unit: "MiB",
     value: |r| r.memory.map(|m| m.peak_bytes as f64 / (1024.0 * 1024.0)),
     higher_is_better: false,
+    per_core_speed: false,
 };
 
 fn answered<'a>(r: &'a LoadedRun, task: &str) -> BTreeMap<&'a str, &'a SampleRecord> {
@@ -308,11 +325,44 @@ pub fn checks(
             ));
         }
     };
+    // On CPU devices, latency is compared on the samples the program ran with the same share of
+    // the machine in both runs.
+    let (like, left_out) = if cpu_time { like_for_like(&pairs, l.utilisation_shift) } else { (pairs.clone(), 0) };
+    let note_left_out = |check: &mut Check| {
+        if left_out > 0 && check.outcome != Outcome::Skip {
+            check.detail.push_str(&format!(
+                "; {left_out} of {} samples left out: the program kept a number of cores busy that differed by {:.0}% or more between the runs (the machine was not in the same state)",
+                pairs.len(),
+                l.utilisation_shift * 100.0
+            ));
+        }
+    };
+    let none_alike = |m: &Measure| {
+        Check {
+        task: task.into(),
+        name: m.name.into(),
+        outcome: Outcome::Inconclusive,
+        baseline: "–".into(),
+        candidate: "–".into(),
+        detail: format!(
+            "all {} samples left out: the program kept a number of cores busy that differed by {:.0}% or more between the runs (the machine was not in the same state), so the timings cannot be compared",
+            pairs.len(),
+            l.utilisation_shift * 100.0
+        ),
+    }
+    };
     for ((wall, cpu), rule) in LATENCY.iter().zip(&CPU_TIME).zip(rules) {
-        let mut wall_check = paired_check(task, wall, &pairs, &rule);
+        if like.is_empty() && !pairs.is_empty() {
+            report.checks.push(none_alike(cpu));
+            report.checks.push(none_alike(wall));
+            continue;
+        }
+        let mut wall_check = paired_check(task, wall, &like, &rule);
+        note_left_out(&mut wall_check);
         excuse(&mut wall_check);
         if cpu_time {
-            let mut cpu_check = paired_check(task, cpu, &pairs, &rule);
+            let mut cpu_check = paired_check(task, cpu, &like, &rule);
+            note_left_out(&mut cpu_check);
             if cpu_check.outcome == Outcome::Skip {
                 cpu_check.detail = "CPU time not recorded in both runs (the in-process runner records it alone on a request; runs before it did not)".into();
             } else {
@@ -339,6 +389,33 @@ pub fn checks(
     }
 }
 
+/// The pairs whose two samples kept about as many cores busy per second (CPU time over
+/// wall-clock time, within `shift` relative, either way), and how many were left out. The same
+/// work on a machine in the same state keeps the same number of cores busy; a sample whose
+/// program got fewer cores (others took them) or spun on more (they were idle) says more about
+/// the machine than about the program. Pairs without CPU times are kept (nothing to compare).
+fn like_for_like<'a>(
+    pairs: &[(&'a SampleRecord, &'a SampleRecord)],
+    shift: f64,
+) -> (Vec<(&'a SampleRecord, &'a SampleRecord)>, usize) {
+    let utilisation = |r: &SampleRecord| {
+        let g = r.generation.as_ref()?;
+        let cpu = g.cpu?.e2e_ms;
+        (cpu > 0.0 && g.e2e_ms > 0.0).then(|| cpu / g.e2e_ms)
+    };
+    let limit = (1.0 + shift).ln();
+    let like: Vec<_> = pairs
+        .iter()
+        .filter(|(b, c)| match (utilisation(b), utilisation(c)) {
+            (Some(ub), Some(uc)) => (uc / ub).ln().abs() < limit,
+            _ => true,
+        })
+        .copied()
+        .collect();
+    let left_out = pairs.len() - like.len();
+    (like, left_out)
+}
+
 /// On CPU devices a latency regression must show in both clocks: a program that does more work
 /// is slower in CPU time and in wall-clock time alike, while one clock alone moves with what
 /// else the machine runs (other jobs stretch wall-clock time; spinning threads and caches
@@ -360,17 +437,34 @@ fn both_clocks(cpu: &mut Check, wall: &mut Check) {
     }
 }
 
+/// Whether a quantity judged in both clocks is a regression ([`both_clocks`]'s rule).
+pub fn regressed_in_both(cpu: Outcome, wall: Outcome) -> bool {
+    cpu == Outcome::Fail && wall == Outcome::Fail
+}
+
 fn paired_check(task: &str, m: &Measure, pairs: &[(&SampleRecord, &SampleRecord)], rule: &PairedRule) -> Check {
-    let values: Vec<(f64, f64)> = pairs
+    let reference = |r: &SampleRecord| r.generation.as_ref()?.machine?.reference_cpu_ms.filter(|x| *x > 0.0);
+    // (baseline, candidate, log of the candidate's reference time over the baseline's).
+    let measured: Vec<(f64, f64, f64)> = pairs
         .iter()
-        .filter_map(|(b, c)| Some(((m.value)(b)?, (m.value)(c)?)))
-        .filter(|(b, c)| b.is_finite() && c.is_finite() && *b > 0.0 && *c > 0.0)
+        .filter_map(|(b, c)| {
+            let slower_cores = match (m.per_core_speed, reference(b), reference(c)) {
+                (true, Some(rb), Some(rc)) => (rc / rb).ln(),
+                _ => 0.0,
+            };
+            Some(((m.value)(b)?, (m.value)(c)?, slower_cores))
+        })
+        .filter(|(b, c, _)| b.is_finite() && c.is_finite() && *b > 0.0 && *c > 0.0)
         .collect();
-    if values.is_empty() {
+    if measured.is_empty() {
         return Check::skipped(task, m.name, "–".into(), "–".into(), "not measured in both runs".into());
     }
-    let log_ratios: Vec<f64> =
-        values.iter().map(|(b, c)| if m.higher_is_better { (b / c).ln() } else { (c / b).ln() }).collect();
+    let values: Vec<(f64, f64)> = measured.iter().map(|(b, c, _)| (*b, *c)).collect();
+    let log_ratios: Vec<f64> = measured
+        .iter()
+        .map(|(b, c, slower)| if m.higher_is_better { (b / c).ln() - slower } else { (c / b).ln() - slower })
+        .collect();
+    let core_speed: Vec<f64> = measured.iter().map(|(_, _, slower)| *slower).filter(|x| *x != 0.0).collect();
     let v = judge(&log_ratios, rule);
     let median = |pick: fn(&(f64, f64)) -> f64| {
         let xs: Vec<f64> = values.iter().map(pick).collect();
@@ -382,8 +476,15 @@ fn paired_check(task: &str, m: &Measure, pairs: &[(&SampleRecord, &SampleRecord)
         Some(u) => format!("{level:.2}% upper bound {u:.3}"),
         None => format!("no {level:.2}% bound from {} pairs", v.n),
     };
+    let scaled = match percentile(&core_speed, 50.0) {
+        Some(slower) => format!(
+            " after dividing by how much longer the reference work took (typically {:.3}x for the candidate)",
+            slower.exp()
+        ),
+        None => String::new(),
+    };
     let mut detail = format!(
-        "{} paired samples, {what} typically {:.3} (Hodges-Lehmann), {bound}; signed-rank p = {:.4} (alpha {:.4}, shared among the gate's checks); matters from {}",
+        "{} paired samples, {what}{scaled} typically {:.3} (Hodges-Lehmann), {bound}; signed-rank p = {:.4} (alpha {:.4}, shared among the gate's checks); matters from {}",
         v.n, v.ratio, v.p_value, rule.alpha, rule.max_ratio
     );
     match v.outcome {
@@ -479,6 +580,37 @@ mod tests {
             "n = {n}: identical runs {fails_gate}/{trials} regressions, {passes}/{trials} pass; significance alone {size}; planted 30%: {caught}/500 caught; 5%: {small}/500",
             fails_gate = (false_rate * trials as f64).round()
         );
+    }
+
+    /// Identical runs on a shared machine: one run's clock is stretched as a whole (wall-clock
+    /// time by other jobs, 1.3-2x; or CPU time by spinning threads, 1.2-1.6x), the other clock
+    /// barely (0.95-1.1x). Requiring both clocks calls none of them a regression; a planted 30%
+    /// slowdown in the work, seen by both clocks (under the same noise), is still caught.
+    #[test]
+    fn simulated_one_clock_shifts_are_never_regressions_and_planted_slowdowns_are_caught() {
+        let mut rng = ChaCha8Rng::seed_from_u64(41);
+        let gate = PairedRule { alpha: 0.05 / 63.0, power: 0.8, max_ratio: 1.20 };
+        let n = 24;
+        let trial = |rng: &mut ChaCha8Rng, slowdown: f64| {
+            let wall_stretched = rng.random::<bool>();
+            let big = if wall_stretched { 1.3 + 0.7 * rng.random::<f64>() } else { 1.2 + 0.4 * rng.random::<f64>() };
+            let small = 0.95 + 0.15 * rng.random::<f64>();
+            let (wall_shift, cpu_shift) = if wall_stretched { (big, small) } else { (small, big) };
+            let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+            for _ in 0..n {
+                let cost = 200.0 * (0.5 * normal(rng)).exp();
+                let base = measured(rng, cost);
+                wall.push((measured(rng, cost * slowdown * wall_shift) / base).ln());
+                cpu.push((measured(rng, cost * slowdown * cpu_shift) / base).ln());
+            }
+            regressed_in_both(judge(&cpu, &gate).outcome, judge(&wall, &gate).outcome)
+        };
+        let trials = 1000;
+        let false_alarms = (0..trials).filter(|_| trial(&mut rng, 1.0)).count();
+        assert_eq!(false_alarms, 0, "identical runs called regressions: {false_alarms}/{trials}");
+        let caught = (0..trials).filter(|_| trial(&mut rng, 1.3)).count();
+        assert!(caught as f64 / trials as f64 >= 0.9, "planted 30% caught {caught}/{trials}");
+        println!("one-clock shifts: {false_alarms}/{trials} regressions; planted 30%: {caught}/{trials} caught");
     }
 
     #[test]
