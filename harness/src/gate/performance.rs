@@ -25,9 +25,10 @@
 //! file's `load-shift`, `utilisation-shift`), a latency regression is inconclusive, "the machine's load
 //! differed", not a regression. Load also changes within a run, so latency is compared on the
 //! samples where the program kept about as many cores busy per second in both runs (within
-//! `utilisation-shift`; the others are left out and counted). And a regression must show in
-//! both clocks, as more work does; one clock alone is inconclusive. On GPUs wall-clock time
-//! decides alone.
+//! `utilisation-shift`; the others are left out and counted). CPU time is divided by the time
+//! a fixed reference work took around each sample (`reference_cpu_ms`), as cores themselves run
+//! slower while a busy host shares them. And a regression must show in both clocks, as more
+//! work does; one clock alone is inconclusive. On GPUs wall-clock time decides alone.
 //!
 //! A run holds many such checks (four or seven per task), so alpha is shared among them (Bonferroni):
 //! each check tests at alpha / (number of checks), and identical runs show a false regression
