@@ -4,7 +4,7 @@
 //! its wall time and peak resident memory (VmHWM).
 //!
 //! ```text
-//! cargo run -p smolbench-reports --example report_scale -- 600 5349
+//! cargo run --example report_scale -- 600 5349
 //! ```
 //!
 //! Options: `--keep DIR` writes the runs and sites under DIR instead of a temporary folder;

@@ -585,33 +585,56 @@ mod tests {
 
     /// Identical runs on a shared machine: one run's clock is stretched as a whole (wall-clock
     /// time by other jobs, 1.3-2x; or CPU time by spinning threads, 1.2-1.6x), the other clock
-    /// barely (0.95-1.1x). Requiring both clocks calls none of them a regression; a planted 30%
-    /// slowdown in the work, seen by both clocks (under the same noise), is still caught.
+    /// little (0.95-1.1x). Either clock alone would call almost all of them regressions (97%);
+    /// requiring both keeps false regressions at most at alpha (only where the little shift,
+    /// plus noise, reaches the threshold too). Both clocks time the same work: they share its noise (15% and a
+    /// neighbour's bursts), each with a small jitter of its own. A planted 30% slowdown in the work, seen by both clocks under the same
+    /// noise, is still caught; during a one-clock shift only at times.
     #[test]
-    fn simulated_one_clock_shifts_are_never_regressions_and_planted_slowdowns_are_caught() {
+    fn simulated_one_clock_shifts_are_rarely_regressions_and_planted_slowdowns_are_caught() {
         let mut rng = ChaCha8Rng::seed_from_u64(41);
-        let gate = PairedRule { alpha: 0.05 / 63.0, power: 0.8, max_ratio: 1.20 };
-        let n = 24;
-        let trial = |rng: &mut ChaCha8Rng, slowdown: f64| {
+        // As in the simulation above: alpha 0.05, 30 samples.
+        let gate = rule(1.20);
+        let n = 30;
+        // (regression in one clock or the other, regression in both)
+        let trial = |rng: &mut ChaCha8Rng, slowdown: f64, shifted: bool| {
             let wall_stretched = rng.random::<bool>();
             let big = if wall_stretched { 1.3 + 0.7 * rng.random::<f64>() } else { 1.2 + 0.4 * rng.random::<f64>() };
             let small = 0.95 + 0.15 * rng.random::<f64>();
-            let (wall_shift, cpu_shift) = if wall_stretched { (big, small) } else { (small, big) };
+            let (wall_shift, cpu_shift) = match (shifted, wall_stretched) {
+                (false, _) => (1.0, 1.0),
+                (true, true) => (big, small),
+                (true, false) => (small, big),
+            };
             let (mut wall, mut cpu) = (Vec::new(), Vec::new());
             for _ in 0..n {
+                // Both clocks time the same work, each with its own small jitter (5%).
                 let cost = 200.0 * (0.5 * normal(rng)).exp();
-                let base = measured(rng, cost);
-                wall.push((measured(rng, cost * slowdown * wall_shift) / base).ln());
-                cpu.push((measured(rng, cost * slowdown * cpu_shift) / base).ln());
+                let (base, cand) = (measured(rng, cost), measured(rng, cost * slowdown));
+                let mut jitter = || (0.05 * normal(rng)).exp();
+                let (bw, bc, cw, cc) = (base * jitter(), base * jitter(), cand * jitter(), cand * jitter());
+                wall.push((cw * wall_shift / bw).ln());
+                cpu.push((cc * cpu_shift / bc).ln());
             }
-            regressed_in_both(judge(&cpu, &gate).outcome, judge(&wall, &gate).outcome)
+            let (c, w) = (judge(&cpu, &gate).outcome, judge(&wall, &gate).outcome);
+            (c == Outcome::Fail || w == Outcome::Fail, regressed_in_both(c, w))
         };
         let trials = 1000;
-        let false_alarms = (0..trials).filter(|_| trial(&mut rng, 1.0)).count();
-        assert_eq!(false_alarms, 0, "identical runs called regressions: {false_alarms}/{trials}");
-        let caught = (0..trials).filter(|_| trial(&mut rng, 1.3)).count();
+        let identical: Vec<(bool, bool)> = (0..trials).map(|_| trial(&mut rng, 1.0, true)).collect();
+        let one_clock = identical.iter().filter(|t| t.0).count();
+        let both = identical.iter().filter(|t| t.1).count();
+        assert!(one_clock as f64 / trials as f64 > 0.75, "one clock alone: {one_clock}/{trials}");
+        assert!(both as f64 / trials as f64 <= gate.alpha, "identical runs called regressions: {both}/{trials}");
+        // A planted 30% slowdown on a machine in the same state: caught.
+        let caught = (0..trials).filter(|_| trial(&mut rng, 1.3, false).1).count();
         assert!(caught as f64 / trials as f64 >= 0.9, "planted 30% caught {caught}/{trials}");
-        println!("one-clock shifts: {false_alarms}/{trials} regressions; planted 30%: {caught}/{trials} caught");
+        // The price: during a one-clock shift, a clock that reads up to 5% low hides a 30%
+        // slowdown at times (inconclusive, not passed).
+        let shifted = (0..trials).filter(|_| trial(&mut rng, 1.3, true).1).count();
+        assert!(shifted as f64 / trials as f64 >= 0.5, "planted 30% during shifts caught {shifted}/{trials}");
+        println!(
+            "one-clock shifts: {one_clock}/{trials} regressions by one clock, {both}/{trials} by both; planted 30%: {caught}/{trials} caught, {shifted}/{trials} during one-clock shifts"
+        );
     }
 
     #[test]
