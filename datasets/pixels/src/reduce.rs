@@ -41,8 +41,8 @@ pub fn reduce_rgb8(image: &RgbImage, factor: u32) -> RgbImage {
                 sum[1] += px[1];
                 sum[2] += px[2];
             }
-            for c in 0..3 {
-                dst[c] = ((sum[c] + count / 2) / count) as u8;
+            for (d, s) in dst.iter_mut().zip(sum) {
+                *d = ((s + count / 2) / count) as u8;
             }
         }
     }
