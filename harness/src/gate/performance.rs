@@ -430,11 +430,13 @@ fn both_clocks(cpu: &mut Check, wall: &mut Check) {
             other.outcome.label()
         ));
     };
-    match (cpu.outcome, wall.outcome) {
-        (Outcome::Fail, Outcome::Fail) => {}
-        (Outcome::Fail, _) => disagree(cpu, wall),
-        (_, Outcome::Fail) => disagree(wall, cpu),
-        _ => {}
+    if regressed_in_both(cpu.outcome, wall.outcome) {
+        return;
+    }
+    if cpu.outcome == Outcome::Fail {
+        disagree(cpu, wall);
+    } else if wall.outcome == Outcome::Fail {
+        disagree(wall, cpu);
     }
 }
 
