@@ -49,6 +49,21 @@ fn gate_on_real_tiny_runs() {
     // Five samples per task decide no latency change of 20%: such checks are inconclusive, which
     // is not a regression; so the pair passes.
     assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // The in-process runner recorded each sample's CPU time and the machine's state, which the
+    // gate checked (on this CPU device) next to wall-clock time.
+    assert!(stdout.contains("| docvqa | e2e CPU time |") && stdout.contains("| ai2d | TTFT CPU time |"), "{stdout}");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let samples = std::fs::read_to_string(a.join("samples.jsonl")).unwrap();
+    for line in samples.lines() {
+        let r: smolbench_core::SampleRecord = serde_json::from_str(line).unwrap();
+        let g = r.generation.expect("answered");
+        let cpu = g.cpu.expect("the in-process runner records CPU time of a request that ran alone");
+        // The process's CPU time over the request: some, and at most every core the whole time.
+        assert!(cpu.e2e_ms > 0.0 && cpu.e2e_ms <= g.e2e_ms * cores + 5.0, "{cpu:?} against {} ms", g.e2e_ms);
+        assert!(cpu.ttft_ms > 0.0 && cpu.ttft_ms <= cpu.e2e_ms, "{cpu:?}");
+        let machine = g.machine.expect("the sample loop records the machine's state");
+        assert!(machine.machine_cpu_ms >= 0.0 && machine.reference_cpu_ms.is_some_and(|r| r > 0.0), "{machine:?}");
+    }
 
     // Different sample sets: unusable input.
     let c = tiny_run(&sb, "c", &["--task", "docvqa", "--task", "ai2d", "--limit", "4"]);
@@ -283,6 +298,203 @@ fn gate_a_neighbours_bursts_are_not_a_regression() {
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains("| mmstar | e2e latency | pass |"), "{stdout}");
     assert!(stdout.contains("| mmstar | TTFT | pass |"), "{stdout}");
+}
+
+/// Records with CPU time and the machine's load, as the in-process runner writes them: CPU
+/// time `cpu_share` of the wall-clock figures, and other processes taking `others` of the
+/// machine's CPUs during each sample.
+fn with_cpu_and_load(records: &mut [smolbench_core::SampleRecord], cpu_share: f64, others: f64) {
+    for r in records.iter_mut() {
+        let g = r.generation.as_mut().unwrap();
+        g.cpu = Some(smolbench_core::CpuTime {
+            ttft_ms: g.ttft_ms * cpu_share,
+            e2e_ms: g.e2e_ms * cpu_share,
+            decode_tokens_per_s: g.decode_tokens_per_s.map(|v| v / cpu_share),
+        });
+        let machine_cpu_ms = 2.0 * g.e2e_ms;
+        g.machine = Some(smolbench_core::MachineLoad {
+            machine_cpu_ms,
+            others_cpu_ms: others * machine_cpu_ms,
+            load_avg_1m: 1.0 + 4.0 * others,
+            reference_cpu_ms: Some(1.0),
+        });
+    }
+}
+
+/// Another build starts during the candidate: every sample takes 50% longer on the wall clock,
+/// the program's CPU time is what it was, and other processes took 60% of the machine instead
+/// of 10%. No sample kept as many cores busy as in the baseline, so none is compared: every
+/// latency check is inconclusive, the report says the machine's load differed, and the gate
+/// passes. With half the samples on the busier machine, the other half are compared and pass.
+/// The mirror image, CPU time 40% up on an idler machine (waiting threads spinning on free
+/// cores), is inconclusive too.
+#[test]
+fn gate_a_busier_or_idler_machine_is_inconclusive_not_a_regression() {
+    let sb = Sandbox::new();
+    let mut base = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut base, 0.9, 0.10);
+    let mut cand = binary_samples("mmstar", 60);
+    for r in cand.iter_mut() {
+        let g = r.generation.as_mut().unwrap();
+        g.e2e_ms *= 1.5;
+        g.ttft_ms *= 1.5;
+        g.decode_tokens_per_s = g.decode_tokens_per_s.map(|v| v / 1.5);
+    }
+    // The same CPU time as the baseline: 0.9 of the baseline's wall-clock figures.
+    with_cpu_and_load(&mut cand, 0.9 / 1.5, 0.60);
+    write_run(&sb.path("a"), &manifest("a", &["mmstar"]), &base);
+    write_run(&sb.path("b"), &manifest("b", &["mmstar"]), &cand);
+    let junit = sb.path("j.xml");
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("b"), &["--junit", junit.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    // Every sample kept 0.6 cores busy instead of 0.9: no pair is like for like.
+    for check in ["e2e latency", "TTFT", "decode speed", "e2e CPU time", "TTFT CPU time", "decode speed per CPU second"]
+    {
+        let line = stdout.lines().find(|l| l.starts_with(&format!("| mmstar | {check} |"))).unwrap();
+        assert!(line.contains("| inconclusive |") && line.contains("all 60 samples left out"), "{line}");
+    }
+    let warning = stdout.lines().find(|l| l.starts_with("- mmstar: the machine's load differed")).unwrap();
+    assert!(warning.contains("took 60% of the machine's CPUs during the candidate's samples against 10%"), "{warning}");
+
+    // Half the candidate's samples ran on a busier machine, half as the baseline's: the
+    // busier half is left out, the rest compared, and nothing changed.
+    let mut half = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut half, 0.9, 0.10);
+    for r in half.iter_mut().filter(|r| r.index % 2 == 0) {
+        let g = r.generation.as_mut().unwrap();
+        g.e2e_ms *= 1.5;
+        g.ttft_ms *= 1.5;
+        g.decode_tokens_per_s = g.decode_tokens_per_s.map(|v| v / 1.5);
+    }
+    write_run(&sb.path("h"), &manifest("h", &["mmstar"]), &half);
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("h"), &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("| mmstar | e2e latency |")).unwrap();
+    assert!(line.contains("| pass |") && line.contains("30 of 60 samples left out"), "{line}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("name=\"e2e latency\"><skipped message=\"inconclusive: ") && xml.contains("load differed"));
+
+    // Spinning on an idler machine: CPU time 40% up, wall-clock time the same.
+    let mut spun = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut spun, 0.9 * 1.4, 0.05);
+    write_run(&sb.path("c"), &manifest("c", &["mmstar"]), &spun);
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("c"), &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("| mmstar | e2e CPU time |")).unwrap();
+    assert!(line.contains("| inconclusive |") && line.contains("all 60 samples left out"), "{line}");
+    assert!(stdout.contains("the program kept 1.26 cores busy against 0.90"), "{stdout}");
+}
+
+/// A wall-clock slowdown with the machine in the same state (as many cores kept busy over
+/// each sample) but no more CPU time: time to first token 50% longer on the wall clock only.
+/// One clock alone is what a shared machine does to identical runs; more work shows in both.
+/// The check says so and is inconclusive (the price: a program that only waits more is not
+/// caught on CPU devices; it is on GPUs, where wall-clock time decides).
+#[test]
+fn gate_a_slowdown_in_one_clock_only_is_inconclusive() {
+    let sb = Sandbox::new();
+    let mut base = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut base, 0.9, 0.30);
+    let mut cand = base.clone();
+    for r in cand.iter_mut() {
+        r.generation.as_mut().unwrap().ttft_ms *= 1.5;
+    }
+    write_run(&sb.path("a"), &manifest("a", &["mmstar"]), &base);
+    write_run(&sb.path("b"), &manifest("b", &["mmstar"]), &cand);
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("b"), &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("| mmstar | TTFT |")).unwrap();
+    assert!(line.contains("| inconclusive |") && line.contains("typically 1.500"), "{line}");
+    assert!(line.contains("but TTFT CPU time is pass: more work is slower in both clocks"), "{line}");
+    assert!(!line.contains("left out"), "{line}");
+    assert!(!stdout.contains("mmstar: the machine's load differed"), "{stdout}");
+
+    // On a GPU the same wall-clock slowdown is a regression.
+    let gpu = |id: &str| {
+        let mut m = manifest(id, &["mmstar"]);
+        m.device.compute = "cuda:0".into();
+        m
+    };
+    write_run(&sb.path("ga"), &gpu("ga"), &base);
+    write_run(&sb.path("gb"), &gpu("gb"), &cand);
+    let (code, stdout, _) = gate(&sb, &sb.path("ga"), &sb.path("gb"), &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("| mmstar | TTFT | **REGRESSION** |"), "{stdout}");
+    assert!(!stdout.contains("CPU time"), "no CPU-time checks on a GPU: {stdout}");
+}
+
+/// A planted 30% slowdown in CPU time and wall-clock time, the machine in the same state: both
+/// clocks catch it. On a machine in another state it is inconclusive (the price of never
+/// crying wolf), and says why.
+#[test]
+fn gate_a_planted_cpu_time_slowdown_fails_on_a_machine_in_the_same_state() {
+    let sb = Sandbox::new();
+    let mut base = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut base, 0.9, 0.10);
+    write_run(&sb.path("a"), &manifest("a", &["mmstar"]), &base);
+    for (name, others) in [("same-load", 0.12), ("busier", 0.70)] {
+        let mut cand = base.clone();
+        for r in cand.iter_mut() {
+            let g = r.generation.as_mut().unwrap();
+            g.e2e_ms *= 1.3;
+        }
+        with_cpu_and_load(&mut cand, 0.9, others);
+        write_run(&sb.path(name), &manifest(name, &["mmstar"]), &cand);
+        let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path(name), &[]);
+        let cpu = stdout.lines().find(|l| l.starts_with("| mmstar | e2e CPU time |")).unwrap();
+        let wall = stdout.lines().find(|l| l.starts_with("| mmstar | e2e latency |")).unwrap();
+        assert!(cpu.contains("typically 1.300") && wall.contains("typically 1.300"), "{name}: {stdout}");
+        if name == "same-load" {
+            assert_eq!(code, Some(1), "{name}: {stdout}");
+            assert!(cpu.contains("**REGRESSION**") && wall.contains("**REGRESSION**"), "{name}: {stdout}");
+        } else {
+            assert_eq!(code, Some(0), "{name}: {stdout}");
+            assert!(cpu.contains("| inconclusive |") && cpu.contains("load differed"), "{name}: {cpu}");
+        }
+    }
+    // Runs made before CPU time was recorded: its checks are skipped and wall-clock time decides.
+    let old = binary_samples("mmstar", 60);
+    write_run(&sb.path("old"), &manifest("old", &["mmstar"]), &old);
+    let (code, stdout, _) = gate(&sb, &sb.path("old"), &sb.path("a"), &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("| mmstar | e2e CPU time |")).unwrap();
+    assert!(line.contains("| skipped |") && line.contains("CPU time not recorded in both runs"), "{line}");
+    assert!(stdout.contains("| mmstar | e2e latency | pass |"), "{stdout}");
+}
+
+/// A busy host slows the cores themselves for a while: the same samples take 1.5x the CPU time
+/// and the wall-clock time, and so does the reference work timed around each sample. Cores
+/// running slower are not more work: after dividing by the reference, CPU time is unchanged,
+/// the wall-clock slowdown stands alone, and nothing is a regression. The same slowdown
+/// without slower reference work is one.
+#[test]
+fn gate_slower_cores_are_not_more_work() {
+    let sb = Sandbox::new();
+    let mut base = binary_samples("mmstar", 60);
+    with_cpu_and_load(&mut base, 0.9, 0.30);
+    let mut cand = base.clone();
+    for r in cand.iter_mut().filter(|r| r.index < 48) {
+        let g = r.generation.as_mut().unwrap();
+        g.e2e_ms *= 1.5;
+        g.ttft_ms *= 1.5;
+        g.decode_tokens_per_s = g.decode_tokens_per_s.map(|v| v / 1.5);
+    }
+    with_cpu_and_load(&mut cand, 0.9, 0.30);
+    let mut slow_cores = cand.clone();
+    for r in slow_cores.iter_mut().filter(|r| r.index < 48) {
+        r.generation.as_mut().unwrap().machine.as_mut().unwrap().reference_cpu_ms = Some(1.5);
+    }
+    write_run(&sb.path("a"), &manifest("a", &["mmstar"]), &base);
+    write_run(&sb.path("slow-cores"), &manifest("slow-cores", &["mmstar"]), &slow_cores);
+    write_run(&sb.path("more-work"), &manifest("more-work", &["mmstar"]), &cand);
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("slow-cores"), &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("| mmstar | e2e CPU time |")).unwrap();
+    assert!(line.contains("| pass |") && line.contains("(typically 1.500x for the candidate)"), "{line}");
+    assert!(line.contains("typically 1.000 (Hodges-Lehmann)"), "{line}");
+    let (code, stdout, _) = gate(&sb, &sb.path("a"), &sb.path("more-work"), &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("| mmstar | e2e CPU time | **REGRESSION** |"), "{stdout}");
 }
 
 /// Few, noisy samples cannot decide: the check says so and how many samples would, and the

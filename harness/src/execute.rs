@@ -105,10 +105,12 @@ async fn run_sample<R: Runner>(
     runner: &R,
     judge: Option<&Judge>,
 ) -> SampleRecord {
+    let load = crate::machine_load::LoadWatch::start();
     let reply = runner.generate(&sample.request).await;
     let memory = reply.memory;
     match reply.generation {
-        Ok(generation) => {
+        Ok(mut generation) => {
+            generation.machine = load.and_then(|l| l.finish());
             let scored = task.score(&generation.text, &sample.references, &sample.context);
             let mut record = SampleRecord {
                 task: task.name().to_string(),

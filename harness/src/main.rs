@@ -16,6 +16,7 @@ mod image_bench;
 mod import;
 mod judge;
 mod local_model;
+mod machine_load;
 mod malloc_tuning;
 mod merge;
 mod perf;

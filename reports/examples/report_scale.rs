@@ -4,7 +4,7 @@
 //! its wall time and peak resident memory (VmHWM).
 //!
 //! ```text
-//! cargo run -p smolbench-reports --example report_scale -- 600 5349
+//! cargo run --example report_scale -- 600 5349
 //! ```
 //!
 //! Options: `--keep DIR` writes the runs and sites under DIR instead of a temporary folder;
@@ -178,6 +178,8 @@ fn write_run(dir: &Path, data_dir: &Path, data_file: &Path, n: usize) -> Result<
                 image_tiles: 17,
                 encoder_cache_hits: None,
                 preprocess_ms: Some(12.0),
+                cpu: None,
+                machine: None,
             }),
             memory: Some(MemoryReading { peak_bytes: 1_100_000_000, source: MemorySource::GpuNvml }),
             ..Default::default()

@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cpu_clock;
 pub mod device;
 pub mod engine_steps;
 mod error;

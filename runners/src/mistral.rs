@@ -18,6 +18,11 @@
 //! request; the patched engine takes the finished tiles through its hook. A record's
 //! `preprocess_ms` is that work, `ttft_ms` the engine's part, and `e2e_ms` both.
 //!
+//! Each record also carries the request's CPU time ([`smolbench_core::CpuTime`]: the process's
+//! CPU clock read at the same moments as the wall clock), the work done, which the regression
+//! gate compares on CPU devices, where other jobs on the machine stretch wall-clock time. It is
+//! left out when another request was in flight at the same time (a batch, a server).
+//!
 //! Timing hygiene: the patched engine keeps a vision-encoder cache keyed by image content, so a
 //! repeated image skips the encoder and looks fast. The runner turns the cache off unless asked
 //! ([`RunnerOptions::encoder_cache`]), and when it is on, reports the tiles the cache served for
@@ -39,7 +44,7 @@ use mistralrs::{
     MessageContent, ModelDType, MultimodalLoaderType, MultimodalModelBuilder, RequestBuilder, RequestLike, Response,
     TextMessageRole, TextMessages, TokenSource,
 };
-use smolbench_core::{FinishReason, Generation, GenerationRequest};
+use smolbench_core::{CpuTime, FinishReason, Generation, GenerationRequest};
 use tokio::sync::RwLock;
 
 use crate::device::ComputeDevice;
@@ -309,6 +314,8 @@ impl MistralRsRunner {
         request: &GenerationRequest,
         mut on_chunk: impl FnMut(&str) + Send,
     ) -> Result<Generation, RunnerError> {
+        let solo = crate::cpu_clock::Solo::begin();
+        let cpu_start = crate::cpu_clock::process_cpu_ms();
         let prepared_images = self.prepared_images(request).await?;
         let preprocess_ms = prepared_images.preprocess_ms;
         let images = prepared_images.hand_over(&self.processor_settings);
@@ -381,6 +388,12 @@ impl MistralRsRunner {
                 generation.image_tiles = image_tiles;
                 generation.encoder_cache_hits = self.options.encoder_cache.then_some(hits);
                 generation.budget_capped_to = (budget < request.max_new_tokens).then_some(budget);
+                // The process's CPU time belongs to this request only when it ran alone.
+                let cpu_end = crate::cpu_clock::process_cpu_ms();
+                generation.cpu = match (solo.end(), generation.cpu, cpu_start, cpu_end) {
+                    (true, Some(cpu), Some(start), Some(end)) => Some(CpuTime { e2e_ms: end - start, ..cpu }),
+                    _ => None,
+                };
                 Ok(generation)
             }
             Err(RunnerError::EngineDead(reason)) => {
@@ -510,6 +523,8 @@ async fn stream<R: RequestLike>(
     pace: Pace,
 ) -> Result<Generation, RunnerError> {
     let start = Instant::now();
+    let cpu_start = crate::cpu_clock::process_cpu_ms();
+    let (mut cpu_first, mut cpu_last) = (None, None);
     let mut stream = pace.within(model.stream_chat_request(request)).await?.map_err(|e| classify(e.to_string()))?;
     let mut text = String::new();
     let mut chunks = 0usize;
@@ -534,8 +549,11 @@ async fn stream<R: RequestLike>(
         match response {
             Response::Chunk(chunk) => {
                 let now = start.elapsed();
+                let cpu_now = crate::cpu_clock::process_cpu_ms();
                 first.get_or_insert(now);
                 last = Some(now);
+                cpu_first.get_or_insert(cpu_now);
+                cpu_last = Some(cpu_now);
                 chunks += 1;
                 let before = text.len();
                 for choice in &chunk.choices {
@@ -559,6 +577,7 @@ async fn stream<R: RequestLike>(
         }
     }
     let e2e = start.elapsed();
+    let cpu_end = crate::cpu_clock::process_cpu_ms();
     drop(stream);
     let Some(first) = first else {
         return Err(RunnerError::EngineDead("the stream ended before any token".into()));
@@ -571,6 +590,16 @@ async fn stream<R: RequestLike>(
     let decode_window = (last - first).as_secs_f64();
     let decode_tokens_per_s =
         (completion_tokens >= 2 && decode_window > 0.0).then(|| (completion_tokens - 1) as f64 / decode_window);
+    // The same figures in the process's CPU time (the caller extends e2e over the whole request).
+    let cpu = match (cpu_start, cpu_first.flatten(), cpu_last.flatten(), cpu_end) {
+        (Some(start), Some(first), Some(last), Some(end)) => Some(CpuTime {
+            ttft_ms: first - start,
+            e2e_ms: end - start,
+            decode_tokens_per_s: (completion_tokens >= 2 && last > first)
+                .then(|| (completion_tokens - 1) as f64 / ((last - first) / 1e3)),
+        }),
+        _ => None,
+    };
     Ok(Generation {
         text,
         finish_reason,
@@ -586,6 +615,8 @@ async fn stream<R: RequestLike>(
         encoder_cache_hits: None,
         budget_capped_to: None,
         preprocess_ms: None,
+        cpu,
+        machine: None,
     })
 }
 

@@ -97,6 +97,8 @@ pub fn record(task: &str, index: usize, score: f64, e2e_ms: f64) -> SampleRecord
             encoder_cache_hits: None,
             budget_capped_to: None,
             preprocess_ms: Some(e2e_ms / 10.0),
+            cpu: None,
+            machine: None,
         }),
         memory: Some(MemoryReading { peak_bytes: 500 << 20, source: MemorySource::ProcessRss }),
         ..Default::default()

@@ -14,6 +14,8 @@
 //! - [`alpha`]: transparency composited onto white as `Image.alpha_composite` does it.
 //! - [`planes`]: tiles into normalised `f32` channel planes through per-channel tables; [`crop`]
 //!   cuts them out.
+//! - [`reduce`]: shrinking by a whole factor, each output pixel the mean of its block (the
+//!   fast first step of a thumbnail).
 //!
 //! ```
 //! use smolbench_pixels::{resize_rgb8, Filter};
@@ -28,10 +30,12 @@ pub mod coeffs;
 pub mod crop;
 pub mod filter;
 pub mod planes;
+pub mod reduce;
 pub mod resample;
 
 pub use alpha::{composite_on_white, rgba_on_white};
 pub use crop::crop_rgb8;
 pub use filter::{Filter, UnknownFilter};
 pub use planes::channel_planes;
+pub use reduce::reduce_rgb8;
 pub use resample::resize_rgb8;

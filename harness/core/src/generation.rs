@@ -88,4 +88,67 @@ pub struct Generation {
     /// where the runner did not preprocess (a remote endpoint that does not report it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preprocess_ms: Option<f64>,
+    /// The same figures in CPU time this process spent (all its threads), where the runner
+    /// computes in-process and answered this request alone; `None` otherwise and in runs made
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuTime>,
+    /// How busy the machine was with other work while the sample ran; `None` where it could
+    /// not be read (no `/proc/stat`) and in runs made before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineLoad>,
+}
+
+/// CPU time one request cost the process: the work done, which other jobs on a busy machine do
+/// not stretch the way they stretch wall-clock time (they take turns on the cores, and the
+/// time a thread waits for its turn is not its CPU time).
+///
+/// Milliseconds are summed over all the process's threads (engine, runtime, workers) from the
+/// request's start to its end. The in-process runner prepares the next request's images while
+/// the engine answers this one: that work counts here, and this request's own preparation,
+/// done during the previous one, counted there. Both runs of a comparison count the same way.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct CpuTime {
+    /// CPU milliseconds from sending the request to the first streamed token (the twin of
+    /// [`Generation::ttft_ms`]).
+    pub ttft_ms: f64,
+    /// CPU milliseconds of the whole request, its image preparation included (the twin of
+    /// [`Generation::e2e_ms`]).
+    pub e2e_ms: f64,
+    /// Generated tokens per CPU second between the first and the last token; `None` below 2
+    /// tokens.
+    pub decode_tokens_per_s: Option<f64>,
+}
+
+/// The machine's CPU use by others while one sample ran, read from `/proc/stat` around it.
+///
+/// `others_cpu_ms / machine_cpu_ms` is the share of the machine's CPU capacity that other
+/// processes (and, in a virtual machine, the host: steal time) took; summing both over many
+/// samples gives a task's share. A single sample's figures are coarse (the kernel counts in
+/// ticks of 10 ms) and `others_cpu_ms` may come out slightly negative.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct MachineLoad {
+    /// CPU milliseconds all cores offered during the sample (wall time × cores).
+    pub machine_cpu_ms: f64,
+    /// Of those, the milliseconds cores were busy with anything but this process.
+    pub others_cpu_ms: f64,
+    /// The one-minute load average when the sample ended (`/proc/loadavg`; this process's
+    /// running threads included).
+    pub load_avg_1m: f64,
+    /// CPU milliseconds a fixed reference work took, measured as the sample started and as it
+    /// ended (the mean): how fast the cores ran, which CPU time alone does not show (a core
+    /// shared with a busy sibling or host runs the same work slower). `None` in runs made
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_cpu_ms: Option<f64>,
+}
+
+impl MachineLoad {
+    /// The share (0..1) of the machine's CPU capacity others used, over `loads` together;
+    /// `None` when they cover no time.
+    pub fn others_share<'a>(loads: impl IntoIterator<Item = &'a MachineLoad>) -> Option<f64> {
+        let (others, total) =
+            loads.into_iter().fold((0.0, 0.0), |(o, t), l| (o + l.others_cpu_ms, t + l.machine_cpu_ms));
+        (total > 0.0).then(|| (others / total).clamp(0.0, 1.0))
+    }
 }

@@ -31,7 +31,7 @@ mod record;
 mod suggest;
 
 pub use aggregates::{AggregateRecord, CategoryScore};
-pub use generation::{EncodedImage, FinishReason, Generation, GenerationRequest};
+pub use generation::{CpuTime, EncodedImage, FinishReason, Generation, GenerationRequest, MachineLoad};
 pub use manifest::{
     DeviceFingerprint, EndpointRecord, FileHash, GpuInfo, JudgeInfo, ModelRecord, RunManifest, SkippedTask, TaskRecord,
 };

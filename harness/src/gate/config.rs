@@ -56,6 +56,25 @@ pub struct LatencyGate {
     pub ttft_max_slowdown: f64,
     /// Decode tokens per second: the baseline/candidate ratio from which a slowdown matters.
     pub decode_max_slowdown: f64,
+    /// On CPU devices: by how much (0..1, either way) the share of the machine's CPUs other
+    /// processes took during the two runs' samples may differ before a latency regression is
+    /// put down to the machine (inconclusive) rather than the program.
+    #[serde(default = "default_load_shift")]
+    pub load_shift: f64,
+    /// On CPU devices: by how much (relative) the cores the program keeps busy per second may
+    /// differ between a sample's two runs for the pair to be compared (latency is compared on
+    /// like-for-like samples); and by how much more the candidate may keep busy over a task
+    /// before a latency regression is put down to the machine (threads spinning on idle cores).
+    #[serde(default = "default_utilisation_shift")]
+    pub utilisation_shift: f64,
+}
+
+fn default_load_shift() -> f64 {
+    0.10
+}
+
+fn default_utilisation_shift() -> f64 {
+    0.15
 }
 
 impl LatencyGate {
@@ -120,6 +139,18 @@ impl GateConfig {
             ));
         }
         let l = &cfg.latency;
+        if l.utilisation_shift.is_nan() || l.utilisation_shift < 0.0 {
+            return Err(format!(
+                "{origin}: latency.utilisation-shift is a relative difference and must be at least 0 (got {})",
+                l.utilisation_shift
+            ));
+        }
+        if !(0.0..=1.0).contains(&l.load_shift) {
+            return Err(format!(
+                "{origin}: latency.load-shift is a share of the machine's CPUs and must lie in [0, 1] (got {})",
+                l.load_shift
+            ));
+        }
         for (name, v) in [
             ("latency.e2e-max-slowdown", l.e2e_max_slowdown),
             ("latency.ttft-max-slowdown", l.ttft_max_slowdown),
@@ -155,5 +186,11 @@ mod tests {
         assert!(GateConfig::parse(&typo, "g.toml").unwrap_err().contains("alpah"));
         let bad_alpha = DEFAULT_GATE_TOML.replacen("[latency]\nalpha = 0.05", "[latency]\nalpha = 1.5", 1);
         assert!(GateConfig::parse(&bad_alpha, "g.toml").unwrap_err().contains("latency.alpha"));
+        // A gate file written before load-shift existed still loads, with the default.
+        let old = DEFAULT_GATE_TOML.lines().filter(|l| !l.contains("-shift =")).collect::<Vec<_>>().join("\n");
+        let old = GateConfig::parse(&old, "old.toml").unwrap();
+        assert_eq!((old.latency.load_shift, old.latency.utilisation_shift), (0.10, 0.15));
+        let bad_shift = DEFAULT_GATE_TOML.replace("load-shift = 0.10", "load-shift = 10");
+        assert!(GateConfig::parse(&bad_shift, "g.toml").unwrap_err().contains("latency.load-shift"));
     }
 }

@@ -13,7 +13,7 @@ fn cell(s: &str) -> String {
 pub fn markdown(report: &GateReport) -> String {
     let verdict = if report.regressed() { "REGRESSION" } else { "PASS" };
     let mut s = format!(
-        "## SmolBench gate: {verdict}\n\nBaseline `{}`, candidate `{}`. {} checks: {} pass, {} regression, {} inconclusive (not a regression: too few or too noisy samples to decide), {} skipped. Scores are in percent.\n\n",
+        "## SmolBench gate: {verdict}\n\nBaseline `{}`, candidate `{}`. {} checks: {} pass, {} regression, {} inconclusive (not a regression: too few or too noisy samples to decide, or the machine's load differed between the runs), {} skipped. Scores are in percent.\n\n",
         report.baseline,
         report.candidate,
         report.checks.len(),

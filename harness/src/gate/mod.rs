@@ -8,7 +8,10 @@
 //!   sample by sample on the same device: a one-sided Wilcoxon signed-rank test on the log
 //!   ratios and a practical threshold on the Hodges-Lehmann ratio. A slowdown must be both real
 //!   and large enough to matter; a check whose samples are too few or too noisy says
-//!   "inconclusive" (never a regression) and how many samples would decide. Alpha is shared
+//!   "inconclusive" (never a regression) and how many samples would decide. On CPU devices
+//!   latency is also checked in CPU time, and a wall-clock regression on a machine that other
+//!   processes kept busier during the candidate is inconclusive ("the machine's load
+//!   differed"): the CPU-time check decides. Alpha is shared
 //!   among all these checks (Bonferroni), so identical runs fail the gate at most at alpha.
 //! - [`comparable`]: which tasks can be compared (all, or with `--shared-tasks` those both runs
 //!   hold); runs that cannot be compared are [`Unusable`], which the CLI maps to exit code 2.
@@ -140,7 +143,7 @@ pub fn compare(
     if let Err(reason) = &device {
         report.warnings.push(reason.clone());
     }
-    let family = selection.tasks.len() * performance::CHECKS_PER_TASK;
+    let family = selection.tasks.len() * performance::checks_per_task(performance::checks_cpu_time(base));
     for task in &selection.tasks {
         accuracy::checks(&mut report, base, cand, task, &cfg.accuracy);
         match &device {

@@ -342,5 +342,8 @@ fn finish_generation(
         image_tiles: server.and_then(|s| s.image_tiles).unwrap_or(0),
         encoder_cache_hits: server.and_then(|s| s.encoder_cache_hits),
         budget_capped_to: server.and_then(|s| s.budget_capped_to),
+        // The work happens on the server: this process's CPU time says nothing of it.
+        cpu: None,
+        machine: None,
     }
 }
