@@ -36,12 +36,10 @@ fn tiny_sweep(sb: &Sandbox, out: &Path, extra: &[&str]) -> std::process::Output 
     sb.bench(&[&base[..], extra].concat())
 }
 
-/// Fails with mistral.rs 0.8.1 on the tiny model: at batch 8, image prompts of equal length that
-/// the engine prefills together come back with the same continuation (DocVQA samples 49049 and
-/// 49099, both 97 prompt tokens, both answer as 49099 does alone), so 4 of 8 predictions change.
-/// Kept as the reproducer; run it with `--ignored`.
+/// At batch 8 the engine prefills and decodes equal-length prompts together (DocVQA samples
+/// 49049 and 49099 have 97 prompt tokens each); each must still continue as it does alone. Before
+/// the engine patch's per-sequence CPU decode, both came back with 49099's continuation.
 #[test]
-#[ignore = "mistral.rs 0.8.1 batches same-length image prompts wrongly (see the doc comment)"]
 fn batch_sizes_1_and_8_give_identical_predictions() {
     let sb = Sandbox::new();
     let mut predictions = Vec::new();
