@@ -100,8 +100,17 @@ mod tests {
         }
     }
 
+    /// Set in the child process that [`the_process_clock_counts_work_and_not_sleep`] starts.
+    const PROBE_ENV: &str = "SMOLBENCH_CPU_CLOCK_PROBE";
+
+    /// The measurement itself; does nothing unless started as the probe. It runs alone in a child
+    /// process because the clock is process-wide: other tests of this binary, running in
+    /// parallel, would count as this one's CPU time.
     #[test]
-    fn the_process_clock_counts_work_and_not_sleep() {
+    fn cpu_clock_probe() {
+        if std::env::var_os(PROBE_ENV).is_none() {
+            return;
+        }
         let t0 = process_cpu_ms().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(120));
         let slept = process_cpu_ms().unwrap() - t0;
@@ -113,6 +122,25 @@ mod tests {
             s.spawn(|| spin(60.0));
         });
         let worked = process_cpu_ms().unwrap() - t1;
+        println!("cpu-clock-probe slept={slept} worked={worked}");
+    }
+
+    #[test]
+    fn the_process_clock_counts_work_and_not_sleep() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "cpu_clock::tests::cpu_clock_probe", "--nocapture", "--test-threads", "1"])
+            .env(PROBE_ENV, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "the probe failed: {stdout}");
+        // libtest prints the test's name on the same line first.
+        let line = stdout.lines().find_map(|l| l.find("cpu-clock-probe").map(|at| &l[at..])).expect("the probe's line");
+        let value = |key: &str| -> f64 {
+            let field = line.split_whitespace().find_map(|f| f.strip_prefix(key)).expect("a field");
+            field.parse().unwrap()
+        };
+        let (slept, worked) = (value("slept="), value("worked="));
         assert!(slept < 30.0, "sleeping used {slept} ms of CPU");
         assert!(worked > slept + 20.0 && worked < 200.0, "two 60 ms spins used {worked} ms of CPU");
     }
