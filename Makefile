@@ -53,7 +53,8 @@ lint: engine-patch
 
 ## Write the tiny model and synthetic data sets to $SMOLBENCH_HOME/fixtures.
 fixtures: engine-patch system-deps
-	$(CARGO) run --bin bench -- fixtures
+	$(CARGO) test --workspace --no-run
+	$(TARGET_DIR)/debug/bench fixtures
 
 ## A tiny run of the image suite, a run of the tiny checkpoint as `256m` (the authors' setting
 ## by default, so the report compares it with the model card; 512 px images, as the tiny
@@ -63,12 +64,13 @@ fixtures: engine-patch system-deps
 ## what a reader sees first) and runs/report-demo/overview.png (the whole page).
 report-demo: engine-patch system-deps
 	rm -rf runs/report-demo
-	$(CARGO) run --bin bench -- fixtures --out runs/report-demo/fixtures
-	$(CARGO) run --bin bench -- run --suite image --model tiny --limit 6 --out runs/report-demo/suite
-	$(CARGO) run --bin bench -- run --task docvqa --task mmmu --task chartqa --model 256m \
+	$(CARGO) test --workspace --no-run
+	$(TARGET_DIR)/debug/bench fixtures --out runs/report-demo/fixtures
+	$(TARGET_DIR)/debug/bench run --suite image --model tiny --limit 6 --out runs/report-demo/suite
+	$(TARGET_DIR)/debug/bench run --task docvqa --task mmmu --task chartqa --model 256m \
 		--model-path runs/report-demo/fixtures/models/tiny --data-dir runs/report-demo/fixtures/data \
 		--longest-edge 512 --limit 4 --out runs/report-demo/as-256m
-	$(CARGO) run --bin bench -- report runs/report-demo/as-256m runs/report-demo/suite --out runs/report-demo/site
+	$(TARGET_DIR)/debug/bench report runs/report-demo/as-256m runs/report-demo/suite --out runs/report-demo/site
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,900 \
 		--screenshot=runs/report-demo/first-screen.png file://$(CURDIR)/runs/report-demo/site/index.html
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,2400 \
