@@ -26,7 +26,8 @@ use crate::shard::ShardArg;
 #[command(group = clap::ArgGroup::new("what").required(true).multiple(true))]
 pub struct RunArgs {
     /// A suite of tasks: `image` (OCRBench, AI2D, ChartQA, TextVQA, DocVQA, ScienceQA, MMMU, MathVista, MMStar)
-    /// or `video` (Video-MME with and without subtitles, MLVU, the 20 MVBench tasks; needs ffmpeg).
+    /// or `video` (Video-MME with and without subtitles, MLVU, the 20 MVBench tasks, TempCompass's
+    /// three formats, WorldSense; needs ffmpeg).
     #[arg(long, group = "what")]
     suite: Option<String>,
     /// Tasks: a comma-separated list of task names, groups (`mvbench`: its 20 tasks) or suites
