@@ -3,7 +3,8 @@
 //! `softmax(q k^T * scale + mask) v`. The shapes cover what SmolVLM runs: the vision encoder's
 //! unmasked 1,024-patch tiles, the text model's causal prompts with grouped-query heads, a cached
 //! prefix (more keys than queries), padding masks, head sizes that are no multiple of four, and
-//! decoding (one query). Both the default kernel and the matrix path are checked.
+//! decoding (one query). The default kernel (in both its AVX2 and portable sweeps, which must
+//! agree bit for bit) and the matrix path are checked.
 
 use candle_core::{DType, Device, Tensor};
 use mistralrs::core::cpu_attention;
@@ -119,9 +120,25 @@ fn reference(case: &Case, q: &[f32], k: &[f32], v: &[f32], scale: f32) -> Vec<f6
     out
 }
 
+/// The case's inputs (seeded) and what the engine's attention makes of them.
+struct Run {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    scale: f32,
+    out: Vec<f32>,
+}
+
 /// Runs `case` through the engine and returns the largest absolute difference from the
-/// reference.
-fn worst_error(case: &Case, seed: u64) -> f64 {
+/// reference, and the engine's output.
+fn worst_error(case: &Case, seed: u64) -> (f64, Vec<f32>) {
+    let run = run_engine(case, seed);
+    let want = reference(case, &run.q, &run.k, &run.v, run.scale);
+    let worst = run.out.iter().zip(&want).map(|(&g, &w)| (f64::from(g) - w).abs()).fold(0.0, f64::max);
+    (worst, run.out)
+}
+
+fn run_engine(case: &Case, seed: u64) -> Run {
     let mut rng = Lcg(seed);
     let d = case.head_dim;
     let q = rng.values(case.batch * case.heads * case.q_len * d, 2.0);
@@ -141,9 +158,8 @@ fn worst_error(case: &Case, seed: u64) -> f64 {
     )
     .unwrap();
     assert_eq!(out.dims(), &[case.batch, case.heads, case.q_len, d]);
-    let got = out.to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let want = reference(case, &q, &k, &v, scale);
-    got.iter().zip(&want).map(|(&g, &w)| (f64::from(g) - w).abs()).fold(0.0, f64::max)
+    let out = out.to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    Run { q, k, v, scale, out }
 }
 
 fn cases() -> Vec<Case> {
@@ -173,9 +189,11 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn check_every_case(path: &str, tolerance: f64) {
+/// Checks every case against the definition; returns the engine's outputs, case by case.
+fn check_every_case(path: &str, tolerance: f64) -> Vec<Vec<f32>> {
+    let mut outputs = Vec::new();
     for (n, case) in cases().iter().enumerate() {
-        let error = worst_error(case, 17 + n as u64);
+        let (error, out) = worst_error(case, 17 + n as u64);
         assert!(
             error < tolerance,
             "{path}, case {n} (batch {}, heads {}/{}, q {}, kv {}, d {}, {:?}): worst error {error:e}",
@@ -187,17 +205,27 @@ fn check_every_case(path: &str, tolerance: f64) {
             case.head_dim,
             case.mask
         );
+        outputs.push(out);
     }
+    outputs
 }
 
-/// One test for both paths, one after the other: the switch is process-wide. The default kernel
-/// stays within 2e-5 of the definition; the matrix path (candle's blocked products and softmax)
-/// is measurably less exact (2.7e-4 on the 1,024-patch case), which is one reason it is not the
-/// default.
+/// One test for every path, one after the other: the switches are process-wide. The default
+/// kernel stays within 2e-5 of the definition, and its portable sweeps (`f32::mul_add`, forced
+/// with `cpu_attention::PORTABLE`) give exactly its bits where the CPU has AVX2 and FMA. The
+/// matrix path (candle's blocked products and softmax) is measurably less exact (2.7e-4 on the
+/// 1,024-patch case), which is one reason it is not the default.
 #[test]
-fn cpu_attention_matches_its_definition_on_both_paths() {
+fn cpu_attention_matches_its_definition_on_every_path() {
     use std::sync::atomic::Ordering;
-    check_every_case("default kernel", 2e-5);
+    let default = check_every_case("default kernel", 2e-5);
+    cpu_attention::PORTABLE.store(true, Ordering::Relaxed);
+    let portable = check_every_case("portable sweeps", 2e-5);
+    cpu_attention::PORTABLE.store(false, Ordering::Relaxed);
+    for (n, (fast, plain)) in default.iter().zip(&portable).enumerate() {
+        let differ = fast.iter().zip(plain).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+        assert_eq!(differ, 0, "case {n}: {differ} of {} outputs differ between the sweeps", fast.len());
+    }
     cpu_attention::MATMUL.store(true, Ordering::Relaxed);
     check_every_case("matrix path", 1e-3);
     cpu_attention::MATMUL.store(false, Ordering::Relaxed);
