@@ -72,9 +72,17 @@ async fn tiles_prompt_ids_and_greedy_text_equal_transformers_in_every_case() {
                 ..Default::default()
             };
             let ready_before = hook_counters().ready.load(Relaxed);
+            let on_the_spot_before = hook_counters().on_the_spot.load(Relaxed);
             let generation = runner.generate(&request).await.unwrap();
-            // The engine took these very tiles (prepared by the runner), not its own.
+            // The engine took these very tiles (prepared by the runner), not its own, and did not
+            // preprocess the image again itself (the pass that expands the prompt when a request
+            // is added used to take the prepared tiles, leaving the prompt step to redo them).
             assert_eq!(hook_counters().ready.load(Relaxed), ready_before + 1, "{name}: tiles handed to the engine");
+            assert_eq!(
+                hook_counters().on_the_spot.load(Relaxed),
+                on_the_spot_before,
+                "{name}: the engine preprocessed the image again"
+            );
             let ids = mistralrs::core::idefics3_image_hook::last_prompt_ids();
             let expected_ids: Vec<u32> =
                 case["input_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();

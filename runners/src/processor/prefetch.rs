@@ -5,8 +5,10 @@
 //! engine answers the current one) or when the request is sent. The finished tiles wait in a
 //! small process-wide table keyed by the engine's own content hash of each decoded image and the
 //! processor settings; the patched engine's Idefics3 hook ([`install_hook`]) takes them from
-//! there. An image the table does not hold (a request that bypassed the runner) is processed on
-//! the spot by the same code, so the engine never resizes with its own filters.
+//! there for the prompt step, after reading only their layout (rows and columns) for the pass
+//! that expands the prompt when the request is added. An image the table does not hold (a
+//! request that bypassed the runner) is processed on the spot by the same code, so the engine
+//! never resizes with its own filters.
 
 use std::collections::VecDeque;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -14,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use image::DynamicImage;
-use mistralrs::core::idefics3_image_hook::{self, PreparedImage, ProcessorSettings};
+use mistralrs::core::idefics3_image_hook::{self, PreparedImage, ProcessorSettings, Purpose};
 use smolbench_core::EncodedImage;
 
 use super::ImageProcessor;
@@ -87,6 +89,14 @@ pub fn prepare_images(images: &[EncodedImage], processor: &ImageProcessor) -> Re
     Ok(PreparedImages { decoded, hashes, prepared, preprocess_ms })
 }
 
+/// The layout of the tiles waiting for an image (no pixels), leaving them where they are.
+fn layout_of_waiting(hash: u64, settings: &ProcessorSettings) -> Option<PreparedImage> {
+    let queue = waiting().lock().unwrap_or_else(|e| e.into_inner());
+    let found = queue.iter().find(|w| w.hash == hash && &w.settings == settings)?;
+    let image = &found.image;
+    Some(PreparedImage { pixels: Vec::new(), ..*image })
+}
+
 fn take_waiting(hash: u64, settings: &ProcessorSettings) -> Option<PreparedImage> {
     let mut queue = waiting().lock().unwrap_or_else(|e| e.into_inner());
     let at = queue.iter().position(|w| w.hash == hash && &w.settings == settings)?;
@@ -98,7 +108,7 @@ fn take_waiting(hash: u64, settings: &ProcessorSettings) -> Option<PreparedImage
 pub struct HookCounters {
     /// Tiles were waiting (prepared ahead).
     pub ready: std::sync::atomic::AtomicUsize,
-    /// Processed inside the engine's step (nothing was waiting).
+    /// Processed inside the engine's prompt step (nothing was waiting).
     pub on_the_spot: std::sync::atomic::AtomicUsize,
 }
 
@@ -108,10 +118,13 @@ pub fn hook_counters() -> &'static HookCounters {
     COUNTERS.get_or_init(HookCounters::default)
 }
 
+/// The engine's hook. For the prompt's layout (while a request is added) it reads the tiles
+/// waiting for the image without taking them, so they are still there for the encoder.
 fn hook(
     images: &[DynamicImage],
     hashes: &[u64],
     settings: &ProcessorSettings,
+    purpose: Purpose,
 ) -> Option<Result<Vec<PreparedImage>, String>> {
     use std::sync::atomic::Ordering::Relaxed;
     let processor = match ImageProcessor::new(settings) {
@@ -124,15 +137,29 @@ fn hook(
         .enumerate()
         .map(|(i, image)| {
             let hash = hashes.get(i).copied().unwrap_or_else(|| engine_image_hash(image));
-            match take_waiting(hash, settings) {
-                Some(ready) => {
-                    counters.ready.fetch_add(1, Relaxed);
-                    ready
-                }
-                None => {
-                    counters.on_the_spot.fetch_add(1, Relaxed);
-                    processor.pixels(processor.process(image))
-                }
+            match purpose {
+                Purpose::Layout => layout_of_waiting(hash, settings).unwrap_or_else(|| {
+                    let processed = processor.process(image);
+                    let (width, height) = processed.tiles.first().map_or((0, 0), |t| t.dimensions());
+                    PreparedImage {
+                        rows: processed.rows,
+                        cols: processed.cols,
+                        tiles: processed.tiles.len(),
+                        height: height as usize,
+                        width: width as usize,
+                        pixels: Vec::new(),
+                    }
+                }),
+                Purpose::Encoder => match take_waiting(hash, settings) {
+                    Some(ready) => {
+                        counters.ready.fetch_add(1, Relaxed);
+                        ready
+                    }
+                    None => {
+                        counters.on_the_spot.fetch_add(1, Relaxed);
+                        processor.pixels(processor.process(image))
+                    }
+                },
             }
         })
         .collect();
