@@ -186,21 +186,26 @@ impl ImageProcessor {
     /// The tiles as the vision encoder takes them: `tiles x 3 x h x w` rescaled, normalised
     /// values.
     pub fn pixels(&self, processed: ProcessedImage) -> PreparedImage {
-        let (width, height) = processed.tiles.first().map_or((0, 0), |t| t.dimensions());
-        let (width, height) = (width as usize, height as usize);
-        let plane = width * height;
-        let mut pixels = zeroed_in_huge_pages(processed.tiles.len() * 3 * plane);
-        for (tile, out) in processed.tiles.iter().zip(pixels.chunks_mut(3 * plane)) {
+        let mut prepared = layout(&processed);
+        let plane = prepared.width * prepared.height;
+        prepared.pixels = zeroed_in_huge_pages(prepared.tiles * 3 * plane);
+        for (tile, out) in processed.tiles.iter().zip(prepared.pixels.chunks_mut(3 * plane)) {
             smolbench_pixels::channel_planes(tile, &self.levels, out);
         }
-        PreparedImage {
-            rows: processed.rows,
-            cols: processed.cols,
-            tiles: processed.tiles.len(),
-            height,
-            width,
-            pixels,
-        }
+        prepared
+    }
+}
+
+/// The tiles' layout (grid, count and size), without pixels.
+pub fn layout(processed: &ProcessedImage) -> PreparedImage {
+    let (width, height) = processed.tiles.first().map_or((0, 0), |t| t.dimensions());
+    PreparedImage {
+        rows: processed.rows,
+        cols: processed.cols,
+        tiles: processed.tiles.len(),
+        height: height as usize,
+        width: width as usize,
+        pixels: Vec::new(),
     }
 }
 

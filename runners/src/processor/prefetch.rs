@@ -19,7 +19,7 @@ use image::DynamicImage;
 use mistralrs::core::idefics3_image_hook::{self, PreparedImage, ProcessorSettings, Purpose};
 use smolbench_core::EncodedImage;
 
-use super::ImageProcessor;
+use super::{layout, ImageProcessor};
 use crate::error::RunnerError;
 
 /// Prepared images waiting for the engine. A request takes its own as the engine starts it, so
@@ -138,18 +138,9 @@ fn hook(
         .map(|(i, image)| {
             let hash = hashes.get(i).copied().unwrap_or_else(|| engine_image_hash(image));
             match purpose {
-                Purpose::Layout => layout_of_waiting(hash, settings).unwrap_or_else(|| {
-                    let processed = processor.process(image);
-                    let (width, height) = processed.tiles.first().map_or((0, 0), |t| t.dimensions());
-                    PreparedImage {
-                        rows: processed.rows,
-                        cols: processed.cols,
-                        tiles: processed.tiles.len(),
-                        height: height as usize,
-                        width: width as usize,
-                        pixels: Vec::new(),
-                    }
-                }),
+                Purpose::Layout => {
+                    layout_of_waiting(hash, settings).unwrap_or_else(|| layout(&processor.process(image)))
+                }
                 Purpose::Encoder => match take_waiting(hash, settings) {
                     Some(ready) => {
                         counters.ready.fetch_add(1, Relaxed);
